@@ -1,0 +1,51 @@
+"""Featurize stage: the TF-IDF vectorizer an experiment config describes.
+
+Only stock scikit-learn objects are built here (no custom tokenizers or callables), so a saved
+pipeline unpickles in an app that has scikit-learn but not this repository.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sklearn.base import TransformerMixin
+
+    from train.config import FeaturesConfig
+
+__all__ = ["build_vectorizer"]
+
+
+def build_vectorizer(config: "FeaturesConfig") -> "TransformerMixin":
+    """An unfitted word (and optionally char) TF-IDF vectorizer; fit it on training text only."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    common = dict(
+        sublinear_tf=config.sublinear_tf,
+        min_df=config.min_df,
+        max_df=config.max_df,
+        lowercase=config.lowercase,
+        strip_accents="unicode" if config.strip_accents else None,
+        # float32 halves the size of the vocabulary-sized arrays and of the matrices.
+        dtype=np.float32,
+    )
+    words = TfidfVectorizer(
+        analyzer="word",
+        ngram_range=tuple(config.ngram_range),
+        max_features=config.max_features or None,
+        stop_words="english" if config.stop_words == "english" else None,
+        # Words of two or more characters, letters or digits; keeps "5G", "G7", "EU".
+        token_pattern=r"(?u)\b\w\w+\b",
+        **common,
+    )
+    if not config.char_ngrams:
+        return words
+    chars = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=tuple(config.char_ngram_range),
+        max_features=config.char_max_features or None,
+        **common,
+    )
+    return FeatureUnion([("words", words), ("chars", chars)])

@@ -1,0 +1,51 @@
+"""`artclf build-dataset`: parse and label the seeds into a split DatasetDict on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from train.cli._util import SET_HELP, cli_errors, config_path, table
+
+
+def build_dataset_cli(
+    config: Optional[Path] = typer.Argument(None, help="Experiment config (default: configs/default.toml)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    on_error: str = typer.Option("stop", help="On an unreadable article: stop, or skip it and list it."),
+) -> None:
+    """Parse seeds/, label, de-duplicate and split; save a Hugging Face DatasetDict and a report."""
+    with cli_errors():
+        if on_error not in ("stop", "skip"):
+            raise typer.BadParameter("must be stop or skip", param_hint="--on-error")
+        from train.config import load_config
+        from train.dataset import build_dataset
+
+        cfg = load_config(config_path(config), set_)
+        result = build_dataset(cfg, on_error=on_error)
+        typer.echo(format_summary(result.path, result.report))
+
+
+def format_summary(path: Path, report: dict) -> str:
+    counts = report["counts"]
+    splits = [s for s in counts if counts[s]["n"]]
+    labels = list(next(iter(counts.values()))["topics"]) + ["(no topic)"]
+    tones = list(next(iter(counts.values()))["tone"])
+    rows = [["articles"] + [counts[s]["n"] for s in splits]]
+    for label in labels:
+        rows.append([f"topic: {label}"] + [counts[s]["topics"].get(label, counts[s]["no_topic"]) for s in splits])
+    for tone in tones:
+        rows.append([f"tone: {tone}"] + [counts[s]["tone"][tone] for s in splits])
+    lines = [f"saved dataset to {path}", "", table(rows, ["label"] + splits)]
+    if report["duplicates_removed"]:
+        lines.append(f"\nexact duplicates removed: {len(report['duplicates_removed'])}")
+    if report["near_duplicate_pairs"]:
+        lines.append(f"near-duplicate pairs kept in one split: {len(report['near_duplicate_pairs'])}")
+    if report["unlabeled_articles"]:
+        lines.append(f"articles without a label (not used): {len(report['unlabeled_articles'])}")
+    for problem in report["skipped_files"]:
+        lines.append(f"skipped: {problem}")
+    for warning in report["warnings"]:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)

@@ -1,0 +1,304 @@
+"""Experiment configs: one schema with its defaults, TOML files that set only what differs.
+
+A config file is an experiment. Every key has a default in the dataclasses below (the one place
+defaults live); a file sets only the keys it changes, and ``--set section.key=value`` overrides
+come last. Unknown sections or keys, wrong types and out-of-range values are errors that name the
+key and the file (or the override) they came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from train.errors import ArtclfError
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    seeds_dir: str = "seeds"
+    labels: str = "seeds/labels.jsonl"
+    # Where build-dataset saves the Hugging Face DatasetDict; train rebuilds it when stale.
+    dataset_dir: str = "data/dataset"
+
+
+@dataclass(frozen=True)
+class LabelsConfig:
+    topics: tuple[str, ...] = ("diplomacy", "energy", "territory")
+    tone: tuple[str, ...] = ("positive", "neutral", "negative")
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    seed: int = 13
+    validation: float = 0.1
+    test: float = 0.2
+    # "stratified": iterative multi-label stratification over topics and tone;
+    # "time": oldest articles train, newest test (news drifts).
+    method: str = "stratified"
+    # Articles whose word 5-gram shingles overlap at least this much (Jaccard) are near-duplicates
+    # and are kept in the same split.
+    near_duplicate_jaccard: float = 0.6
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    ngram_range: tuple[int, int] = (1, 2)
+    sublinear_tf: bool = True
+    min_df: int = 1
+    max_df: float = 1.0
+    # 0 keeps every term.
+    max_features: int = 0
+    lowercase: bool = True
+    strip_accents: bool = True
+    # "none" or "english" (scikit-learn's list).
+    stop_words: str = "none"
+    char_ngrams: bool = False
+    char_ngram_range: tuple[int, int] = (2, 5)
+    char_max_features: int = 0
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    # "logreg" (LogisticRegression) or "linear_svc" (LinearSVC).
+    classifier: str = "logreg"
+    C: float = 10.0
+    # "balanced" or "none".
+    class_weight: str = "balanced"
+    # "tuned": one threshold per label from cross-validated training predictions; "fixed": 0.5.
+    thresholds: str = "tuned"
+    threshold_folds: int = 5
+
+
+@dataclass(frozen=True)
+class ToneConfig:
+    # "logreg", "linear_svc" or "complement_nb".
+    classifier: str = "logreg"
+    C: float = 10.0
+    class_weight: str = "balanced"
+    # Smoothing for complement_nb only.
+    alpha: float = 0.3
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 13
+    models_dir: str = "models"
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    topic: TopicConfig = field(default_factory=TopicConfig)
+    tone: ToneConfig = field(default_factory=ToneConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    # Not a key: where the config came from, for messages and the saved manifest.
+    name: str = field(default="default", compare=False)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The resolved config as plain JSON-able data (tuples become lists)."""
+        out: dict[str, dict[str, Any]] = {}
+        for section in _SECTIONS:
+            values = dataclasses.asdict(getattr(self, section))
+            out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+        return out
+
+    def fingerprint(self) -> str:
+        """sha256 of the resolved config, so identical experiments are recognised."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+_SECTIONS: tuple[str, ...] = ("data", "labels", "split", "features", "topic", "tone", "train")
+
+# Allowed values for string keys whose meaning is a choice.
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("split", "method"): ("stratified", "time"),
+    ("features", "stop_words"): ("none", "english"),
+    ("topic", "classifier"): ("logreg", "linear_svc"),
+    ("topic", "class_weight"): ("balanced", "none"),
+    ("topic", "thresholds"): ("tuned", "fixed"),
+    ("tone", "classifier"): ("logreg", "linear_svc", "complement_nb"),
+    ("tone", "class_weight"): ("balanced", "none"),
+}
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Read a TOML experiment file (or none, for the defaults) and apply ``--set`` overrides."""
+    raw: dict[str, Any] = {}
+    name = "default"
+    origin = "built-in defaults"
+    if path is not None:
+        path = Path(path)
+        origin = str(path)
+        name = path.stem
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ArtclfError(f"{path}: config file not found; pass an existing .toml file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ArtclfError(f"{path}: cannot read config ({exc})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ArtclfError(f"{path}: invalid TOML: {exc}") from None
+    values = _collect(raw, origin)
+    for text in overrides or []:
+        (section, key), value = parse_override(text)
+        values.setdefault(section, {})[key] = (_check_value(section, key, value, f"--set {text}"), f"--set {text}")
+    return _build(values, name)
+
+
+def parse_override(text: str) -> tuple[tuple[str, str], Any]:
+    """Parse ``section.key=value``; the value is read as a TOML value, else kept as a string.
+
+    >>> parse_override("features.ngram_range=[1, 3]")
+    (('features', 'ngram_range'), [1, 3])
+    """
+    path, sep, value_text = text.partition("=")
+    parts = path.strip().split(".")
+    if not sep or len(parts) != 2 or not all(parts):
+        raise ArtclfError(f"--set {text}: expected section.key=value, e.g. --set features.min_df=2")
+    section, key = parts
+    value_text = value_text.strip()
+    try:
+        value = tomllib.loads(f"v = {value_text}")["v"]
+    except tomllib.TOMLDecodeError:
+        # Bare words such as `linear_svc` are strings; quoting them on a shell line is a chore.
+        value = value_text
+    _check_key(section, key, f"--set {text}")
+    return (section, key), value
+
+
+def _collect(raw: dict[str, Any], origin: str) -> dict[str, dict[str, tuple[Any, str]]]:
+    values: dict[str, dict[str, tuple[Any, str]]] = {}
+    for section, table in raw.items():
+        if section not in _SECTIONS:
+            raise ArtclfError(
+                f"{origin}: unknown section [{section}]; known sections: {', '.join(_SECTIONS)}"
+            )
+        if not isinstance(table, dict):
+            raise ArtclfError(f"{origin}: '{section}' must be a table ([{section}]), not a value")
+        for key, value in table.items():
+            _check_key(section, key, origin)
+            checked = _check_value(section, key, value, origin)
+            values.setdefault(section, {})[key] = (checked, origin)
+    return values
+
+
+def _section_fields(section: str) -> dict[str, dataclasses.Field[Any]]:
+    cls = typing.get_type_hints(Config)[section]
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def _check_key(section: str, key: str, origin: str) -> None:
+    if section not in _SECTIONS:
+        raise ArtclfError(f"{origin}: unknown section '{section}'; known sections: {', '.join(_SECTIONS)}")
+    known = _section_fields(section)
+    if key not in known:
+        raise ArtclfError(
+            f"{origin}: unknown key '{section}.{key}'; known keys in [{section}]: {', '.join(known)}"
+        )
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _check_value(section: str, key: str, value: Any, origin: str) -> Any:
+    """Coerce a TOML value to the field's type or raise an error naming the key and origin."""
+    hints = typing.get_type_hints(typing.get_type_hints(Config)[section])
+    expected = hints[key]
+    where = f"{origin}: {section}.{key}"
+    got = f"got {value!r} ({_type_name(value)})"
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise ArtclfError(f"{where} must be true or false, {got}")
+        return value
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ArtclfError(f"{where} must be an integer, {got}")
+        return value
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ArtclfError(f"{where} must be a number, {got}")
+        return float(value)
+    if expected is str:
+        if not isinstance(value, str):
+            raise ArtclfError(f"{where} must be a string, {got}")
+        choices = _CHOICES.get((section, key))
+        if choices and value not in choices:
+            raise ArtclfError(f"{where} must be one of {', '.join(choices)}, {got}")
+        return value
+    if expected == tuple[int, int]:
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
+            raise ArtclfError(f"{where} must be two integers like [1, 2], {got}")
+        return tuple(value)
+    if expected == tuple[str, ...]:
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise ArtclfError(f"{where} must be a non-empty array of strings, {got}")
+        if len(set(value)) != len(value):
+            raise ArtclfError(f"{where} lists a name twice: {value!r}")
+        return tuple(value)
+    raise AssertionError(f"no type check for {section}.{key}: {expected}")  # a schema bug, not input
+
+
+def _build(values: dict[str, dict[str, tuple[Any, str]]], name: str) -> Config:
+    sections = {}
+    for section in _SECTIONS:
+        cls = typing.get_type_hints(Config)[section]
+        given = values.get(section, {})
+        sections[section] = cls(**{k: v for k, (v, _) in given.items()})
+    config = Config(**sections, name=name)
+
+    def origin_of(section: str, key: str) -> str:
+        return values.get(section, {}).get(key, (None, "built-in defaults"))[1]
+
+    _check_ranges(config, origin_of)
+    return config
+
+
+def _check_ranges(config: Config, origin_of: typing.Callable[[str, str], str]) -> None:
+    problems: list[tuple[str, str, str]] = []
+
+    def need(ok: bool, section: str, key: str, message: str) -> None:
+        if not ok:
+            problems.append((section, key, message))
+
+    f, s = config.features, config.split
+    need(1 <= f.ngram_range[0] <= f.ngram_range[1], "features", "ngram_range",
+         f"must be [low, high] with 1 <= low <= high, got {list(f.ngram_range)}")
+    need(1 <= f.char_ngram_range[0] <= f.char_ngram_range[1], "features", "char_ngram_range",
+         f"must be [low, high] with 1 <= low <= high, got {list(f.char_ngram_range)}")
+    need(f.min_df >= 1, "features", "min_df", f"must be >= 1 (a document count), got {f.min_df}")
+    need(0.0 < f.max_df <= 1.0, "features", "max_df", f"must be in (0, 1] (a document fraction), got {f.max_df}")
+    need(f.max_features >= 0, "features", "max_features", f"must be >= 0 (0 = no limit), got {f.max_features}")
+    need(f.char_max_features >= 0, "features", "char_max_features", f"must be >= 0, got {f.char_max_features}")
+    need(0.0 <= s.validation < 1.0, "split", "validation", f"must be in [0, 1), got {s.validation}")
+    need(0.0 < s.test < 1.0, "split", "test", f"must be in (0, 1), got {s.test}")
+    need(s.validation + s.test < 1.0, "split", "test",
+         f"validation + test must leave some training data, got {s.validation} + {s.test}")
+    need(0.0 < s.near_duplicate_jaccard <= 1.0, "split", "near_duplicate_jaccard",
+         f"must be in (0, 1], got {s.near_duplicate_jaccard}")
+    need(config.topic.C > 0, "topic", "C", f"must be > 0, got {config.topic.C}")
+    need(config.tone.C > 0, "tone", "C", f"must be > 0, got {config.tone.C}")
+    need(config.tone.alpha > 0, "tone", "alpha", f"must be > 0, got {config.tone.alpha}")
+    need(config.topic.threshold_folds >= 2, "topic", "threshold_folds",
+         f"must be >= 2, got {config.topic.threshold_folds}")
+    need(len(config.labels.tone) >= 2, "labels", "tone", "needs at least two tone labels")
+    if problems:
+        section, key, message = problems[0]
+        raise ArtclfError(f"{origin_of(section, key)}: {section}.{key} {message}")

@@ -1,0 +1,212 @@
+"""Fit stage: the topic (one binary linear model per label, each with a tuned threshold) and tone
+(multiclass linear model) pipelines.
+
+Both pipelines share one TF-IDF vectorizer fitted on the training split only. A topic label's
+tuned threshold is folded into its classifier's intercept, so the saved pipeline's plain
+``predict`` applies it: an app with only scikit-learn and joblib gets the same labels as ours.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+
+from features import build_vectorizer
+from train.config import Config, TopicConfig, ToneConfig
+from train.errors import ArtclfError
+from train.split import iterative_stratification
+
+
+@dataclass
+class FittedModels:
+    topic: Pipeline
+    tone: Pipeline
+    # label -> {"decision": float, "probability": float | None, "fold_thresholds": [...], ...}
+    thresholds: dict[str, dict[str, Any]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def make_topic_classifier(config: TopicConfig, seed: int) -> Any:
+    """The binary classifier cloned for each topic label."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    weight = "balanced" if config.class_weight == "balanced" else None
+    if config.classifier == "linear_svc":
+        return LinearSVC(C=config.C, class_weight=weight, random_state=seed)
+    return LogisticRegression(C=config.C, class_weight=weight, max_iter=2000, random_state=seed)
+
+
+def make_tone_classifier(config: ToneConfig, seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import ComplementNB
+    from sklearn.svm import LinearSVC
+
+    weight = "balanced" if config.class_weight == "balanced" else None
+    if config.classifier == "linear_svc":
+        return LinearSVC(C=config.C, class_weight=weight, random_state=seed)
+    if config.classifier == "complement_nb":
+        # ComplementNB has no class weights; its complement estimate already copes with imbalance.
+        return ComplementNB(alpha=config.alpha)
+    return LogisticRegression(C=config.C, class_weight=weight, max_iter=2000, random_state=seed)
+
+
+def topic_matrix(topic_sets: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:
+    index = {label: j for j, label in enumerate(labels)}
+    Y = np.zeros((len(topic_sets), len(labels)), dtype=np.int8)
+    for i, topics in enumerate(topic_sets):
+        for t in topics:
+            Y[i, index[t]] = 1
+    return Y
+
+
+def best_threshold(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The decision threshold that maximises F1 on (scores, y), and that F1.
+
+    Among equally good thresholds the one nearest 0 (the model's own boundary) wins, which keeps
+    thresholds from drifting to the extremes on small data.
+    """
+    positives = int(y.sum())
+    if positives == 0 or positives == len(y):
+        return 0.0, float("nan")
+    order = np.argsort(-scores, kind="stable")
+    s, t = scores[order], y[order]
+    tp = np.cumsum(t)
+    k = np.arange(1, len(s) + 1)
+    f1 = 2 * tp / (positives + k)
+    # Cutting after position k is only possible where the next score is strictly lower.
+    valid = np.append(s[:-1] > s[1:], True)
+    f1 = np.where(valid, f1, -1.0)
+    cut_after = np.append(s[1:], s[-1] - 1.0)
+    candidates = (s + cut_after) / 2
+    best = f1.max()
+    ties = np.flatnonzero(np.isclose(f1, best, rtol=0, atol=1e-12))
+    choice = ties[np.argmin(np.abs(candidates[ties]))]
+    return float(candidates[choice]), float(best)
+
+
+def decision_scores(classifier: Any, X: Any) -> np.ndarray:
+    """Per-label decision values of a fitted OneVsRestClassifier, shape (n, labels)."""
+    columns = []
+    for estimator in classifier.estimators_:
+        if hasattr(estimator, "decision_function"):
+            columns.append(np.asarray(estimator.decision_function(X), dtype=float).ravel())
+        else:
+            # A label constant in the training data: sklearn stores a constant predictor.
+            p = np.clip(estimator.predict_proba(X)[:, 1], 1e-6, 1 - 1e-6)
+            columns.append(np.log(p / (1 - p)))
+    return np.column_stack(columns)
+
+
+def tune_thresholds(
+    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config
+) -> dict[str, dict[str, Any]]:
+    """Per-label thresholds from out-of-fold decision values on the training split."""
+    k = config.topic.threshold_folds
+    n = len(texts)
+    if n < 2 * k:
+        k = max(2, n // 2)
+    label_sets = [[labels[j] for j in np.flatnonzero(row)] for row in Y]
+    folds = np.asarray(iterative_stratification(label_sets, [1.0] * k, config.train.seed))
+    oof = np.zeros(Y.shape, dtype=float)
+    base = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed))
+    texts = np.asarray(texts, dtype=object)
+    for fold in range(k):
+        held = folds == fold
+        if held.all() or not held.any():
+            continue
+        vectorizer = build_vectorizer(config.features)
+        X_fit = vectorizer.fit_transform(texts[~held])
+        with _quiet_constant_labels():
+            clf = clone(base).fit(X_fit, Y[~held])
+        oof[held] = decision_scores(clf, vectorizer.transform(texts[held]))
+    out = {}
+    for j, label in enumerate(labels):
+        threshold, f1 = best_threshold(oof[:, j], Y[:, j])
+        per_fold = []
+        for fold in range(k):
+            held = folds == fold
+            if 0 < Y[held, j].sum() < held.sum():
+                per_fold.append(round(best_threshold(oof[held, j], Y[held, j])[0], 4))
+        out[label] = {
+            "decision": round(threshold, 6),
+            "oof_f1": None if np.isnan(f1) else round(f1, 4),
+            "fold_thresholds": per_fold,
+            "fold_std": round(float(np.std(per_fold)), 4) if per_fold else None,
+            "folds": k,
+        }
+    return out
+
+
+def fit_models(
+    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config
+) -> FittedModels:
+    """Fit both pipelines on the training split (texts, topic label lists, tone names)."""
+    labels = list(config.labels.topics)
+    if len(texts) < 4:
+        raise ArtclfError(f"only {len(texts)} training article(s); at least 4 are needed to train")
+    missing_tones = sorted(set(config.labels.tone) - set(tones))
+    if len(set(tones)) < 2:
+        raise ArtclfError(f"the training split has only one tone ({tones[0]}); label more articles")
+    timings: dict[str, float] = {}
+    Y = topic_matrix(topic_sets, labels)
+
+    start = time.perf_counter()
+    if config.topic.thresholds == "tuned":
+        thresholds = tune_thresholds(texts, Y, labels, config)
+    else:
+        thresholds = {label: {"decision": 0.0, "oof_f1": None, "fold_thresholds": [], "fold_std": None, "folds": 0} for label in labels}
+    timings["tune_thresholds_s"] = round(time.perf_counter() - start, 3)
+
+    start = time.perf_counter()
+    vectorizer = build_vectorizer(config.features)
+    try:
+        X = vectorizer.fit_transform(list(texts))
+    except ValueError as exc:
+        raise ArtclfError(f"cannot build features from the training text ({exc})") from None
+    timings["vectorize_s"] = round(time.perf_counter() - start, 3)
+
+    start = time.perf_counter()
+    with _quiet_constant_labels():
+        topic_clf = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed)).fit(X, Y)
+    for estimator, label in zip(topic_clf.estimators_, labels):
+        if hasattr(estimator, "intercept_"):
+            # Predict positive when decision > threshold  <=>  (decision - threshold) > 0.
+            estimator.intercept_ = estimator.intercept_ - thresholds[label]["decision"]
+        if config.topic.classifier == "logreg":
+            thresholds[label]["probability"] = round(float(1 / (1 + np.exp(-thresholds[label]["decision"]))), 6)
+    timings["fit_topic_s"] = round(time.perf_counter() - start, 3)
+
+    start = time.perf_counter()
+    tone_clf = make_tone_classifier(config.tone, config.train.seed).fit(X, list(tones))
+    timings["fit_tone_s"] = round(time.perf_counter() - start, 3)
+    if missing_tones:
+        timings["tones_missing_from_train"] = missing_tones  # type: ignore[assignment]
+
+    return FittedModels(
+        topic=Pipeline([("tfidf", vectorizer), ("clf", topic_clf)]),
+        tone=Pipeline([("tfidf", vectorizer), ("clf", tone_clf)]),
+        thresholds=thresholds,
+        timings=timings,
+    )
+
+
+class _quiet_constant_labels:
+    """Silence OneVsRest's warning for a label absent from a (small) fold; we handle it."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.filterwarnings("ignore", message="Label not .* is present in all training examples")
+        warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(*exc)
