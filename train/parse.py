@@ -48,7 +48,7 @@ _CITY = r"(?P<city>[A-Z][A-Z'’.\-]*(?:\s[A-Z][A-Z'’.\-]*){0,3})"
 _DATELINE_PATTERNS = [
     re.compile(rf"^{_CITY},\s+(?P<date>[A-Z][a-z]+\.?\s+\d{{1,2}})\.\s+/(?P<agency>[^/\n]{{2,30}})/\.\s*"),
     re.compile(
-        rf"^{_CITY}(?:,\s+(?P<region>[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+){{0,2}}))?"
+        rf"^{_CITY}(?:,\s+(?P<region>[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+){{0,2}})\b(?!\.?\s*\d))?"
         rf"(?:,\s+(?P<date>[A-Z][a-z]+\.?\s+\d{{1,2}}))?"
         rf"(?:\s+\((?P<agency>[^)\n]{{2,30}})\))?\s*(?P<dash>-{{1,2}}|—|–|:)?\s+"
     ),

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from train.fit import best_threshold, topic_matrix
+from train.metrics import tone_metrics, topic_metrics
+
+LABELS = ("diplomacy", "energy", "territory")
+
+
+def test_topic_metrics_on_a_hand_checked_example():
+    true = [("diplomacy",), ("energy", "territory"), (), ("diplomacy", "energy")]
+    pred = [("diplomacy",), ("energy",), (), ("territory",)]
+    m = topic_metrics(true, pred, LABELS)
+    # TP = 2 (diplomacy#0, energy#1); FP = 1 (territory#3); FN = 3.
+    assert m["micro_f1"] == round(2 * 2 / (2 * 2 + 1 + 3), 4)
+    assert m["per_label"]["diplomacy"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
+    assert m["per_label"]["territory"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert m["subset_accuracy"] == 0.5
+    assert m["hamming_loss"] == round(4 / 12, 4)
+    # per sample F1: 1, 2/3, 1 (both empty), 0
+    assert m["samples_f1"] == round((1 + 2 / 3 + 1 + 0) / 4, 4)
+
+
+def test_tone_metrics_confusion_rows_are_true_labels():
+    m = tone_metrics(["positive", "negative", "neutral", "negative"], ["positive", "neutral", "neutral", "negative"],
+                     ["positive", "neutral", "negative"])
+    assert m["accuracy"] == 0.75
+    assert m["confusion_matrix"] == {"labels": ["positive", "neutral", "negative"],
+                                     "matrix": [[1, 0, 0], [0, 1, 0], [0, 1, 1]]}
+
+
+@pytest.mark.parametrize(
+    "scores, y, expected_f1, lo, hi",
+    [
+        ([3.0, 2.0, -1.0, -2.0], [1, 1, 0, 0], 1.0, -1.0, 2.0),   # any cut between 2 and -1
+        ([3.0, -0.5, 0.5, -2.0], [1, 0, 1, 0], 1.0, -0.5, 0.5),
+        ([-1.0, -2.0, -3.0, -4.0], [1, 0, 0, 0], 1.0, -2.0, -1.0),  # the model is too shy: lower the bar
+    ],
+)
+def test_best_threshold_separates_and_stays_near_zero(scores, y, expected_f1, lo, hi):
+    t, f1 = best_threshold(np.array(scores), np.array(y))
+    assert f1 == expected_f1
+    assert lo < t < hi
+    if lo < 0 < hi:
+        assert t == pytest.approx((lo + hi) / 2) or abs(t) <= max(abs(lo), abs(hi))
+
+
+def test_best_threshold_without_positives_is_the_default():
+    assert best_threshold(np.array([1.0, 2.0]), np.array([0, 0]))[0] == 0.0
+
+
+def test_topic_matrix():
+    assert topic_matrix([("energy",), (), ("territory", "diplomacy")], LABELS).tolist() == [[0, 1, 0], [0, 0, 0], [1, 0, 1]]
