@@ -30,6 +30,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class LabelsConfig:
+    # The multi-label head ("topic") and the multiclass head ("tone"). An empty list skips that
+    # task, which is how the benchmarks train one multiclass or one multi-label model.
     topics: tuple[str, ...] = ("diplomacy", "energy", "territory")
     tone: tuple[str, ...] = ("positive", "neutral", "negative")
 
@@ -248,8 +250,8 @@ def _check_value(section: str, key: str, value: Any, origin: str) -> Any:
             raise ArtclfError(f"{where} must be two integers like [1, 2], {got}")
         return tuple(value)
     if expected == tuple[str, ...]:
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-            raise ArtclfError(f"{where} must be a non-empty array of strings, {got}")
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ArtclfError(f"{where} must be an array of label names, {got}")
         if len(set(value)) != len(value):
             raise ArtclfError(f"{where} lists a name twice: {value!r}")
         return tuple(value)
@@ -298,7 +300,9 @@ def _check_ranges(config: Config, origin_of: typing.Callable[[str, str], str]) -
     need(config.tone.alpha > 0, "tone", "alpha", f"must be > 0, got {config.tone.alpha}")
     need(config.topic.threshold_folds >= 2, "topic", "threshold_folds",
          f"must be >= 2, got {config.topic.threshold_folds}")
-    need(len(config.labels.tone) >= 2, "labels", "tone", "needs at least two tone labels")
+    need(len(config.labels.tone) != 1, "labels", "tone", "needs at least two labels (or none, to train no tone model)")
+    need(bool(config.labels.topics or config.labels.tone), "labels", "topics",
+         "and labels.tone are both empty; at least one task needs labels")
     if problems:
         section, key, message = problems[0]
         raise ArtclfError(f"{origin_of(section, key)}: {section}.{key} {message}")

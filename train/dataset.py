@@ -233,31 +233,28 @@ def save_dataset(
 
     # The CLI prints its own summary; per-shard progress bars are noise in logs and pipes.
     datasets.disable_progress_bars()
-    features = datasets.Features(
-        {
-            "id": datasets.Value("string"),
-            "title": datasets.Value("string"),
-            "text": datasets.Value("string"),
-            "published": datasets.Value("string"),
-            "topics": datasets.Sequence(datasets.ClassLabel(names=list(labels.topics))),
-            "tone": datasets.ClassLabel(names=list(labels.tone)),
-            "label_source": datasets.Value("string"),
-        }
-    )
+    schema = {
+        "id": datasets.Value("string"),
+        "title": datasets.Value("string"),
+        "text": datasets.Value("string"),
+        "published": datasets.Value("string"),
+        "topics": datasets.Sequence(datasets.ClassLabel(names=list(labels.topics))),
+        "tone": datasets.ClassLabel(names=list(labels.tone)) if labels.tone else datasets.Value("string"),
+        "label_source": datasets.Value("string"),
+    }
+    columns = {
+        "id": lambda r: r.id,
+        "title": lambda r: r.title,
+        "text": lambda r: r.text,
+        "published": lambda r: r.published,
+        "topics": lambda r: list(r.topics),
+        "tone": lambda r: r.tone,
+        "label_source": lambda r: r.label_source,
+    }
+    features = datasets.Features(schema)
     dd = datasets.DatasetDict(
         {
-            name: datasets.Dataset.from_dict(
-                {
-                    "id": [r.id for r in rows],
-                    "title": [r.title for r in rows],
-                    "text": [r.text for r in rows],
-                    "published": [r.published for r in rows],
-                    "topics": [list(r.topics) for r in rows],
-                    "tone": [r.tone for r in rows],
-                    "label_source": [r.label_source for r in rows],
-                },
-                features=features,
-            )
+            name: datasets.Dataset.from_dict({k: [get(r) for r in rows] for k, get in columns.items()}, features=features)
             for name, rows in splits.items()
         }
     )
@@ -299,13 +296,14 @@ def load_splits(path: Path, split_names: Sequence[str] | None = None) -> dict[st
             raise ArtclfError(f"{path}: no split '{name}'; available: {', '.join(dd)}")
         ds = dd[name]
         topic_names = ds.features["topics"].feature.names
-        tone_names = ds.features["tone"].names
+        tone_feature = ds.features["tone"]
+        tone_names = getattr(tone_feature, "names", None)
         out[name] = [
             Record(
                 id=row["id"],
                 text=row["text"],
                 topics=tuple(topic_names[i] for i in row["topics"]),
-                tone=tone_names[row["tone"]],
+                tone=tone_names[row["tone"]] if tone_names else (row["tone"] or ""),
                 title=row["title"],
                 label_source=row["label_source"],
                 published=row["published"],

@@ -25,8 +25,8 @@ from train.split import iterative_stratification
 
 @dataclass
 class FittedModels:
-    topic: Pipeline
-    tone: Pipeline
+    topic: Pipeline | None
+    tone: Pipeline | None
     # label -> {"decision": float, "probability": float | None, "fold_thresholds": [...], ...}
     thresholds: dict[str, dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
@@ -147,22 +147,16 @@ def tune_thresholds(
 def fit_models(
     texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config
 ) -> FittedModels:
-    """Fit both pipelines on the training split (texts, topic label lists, tone names)."""
+    """Fit the configured pipelines on the training split (texts, topic label lists, tone names).
+
+    A task whose label list is empty in the config is skipped (its pipeline is None).
+    """
     labels = list(config.labels.topics)
     if len(texts) < 4:
         raise ArtclfError(f"only {len(texts)} training article(s); at least 4 are needed to train")
-    missing_tones = sorted(set(config.labels.tone) - set(tones))
-    if len(set(tones)) < 2:
+    if config.labels.tone and len(set(tones)) < 2:
         raise ArtclfError(f"the training split has only one tone ({tones[0]}); label more articles")
-    timings: dict[str, float] = {}
-    Y = topic_matrix(topic_sets, labels)
-
-    start = time.perf_counter()
-    if config.topic.thresholds == "tuned":
-        thresholds = tune_thresholds(texts, Y, labels, config)
-    else:
-        thresholds = {label: {"decision": 0.0, "oof_f1": None, "fold_thresholds": [], "fold_std": None, "folds": 0} for label in labels}
-    timings["tune_thresholds_s"] = round(time.perf_counter() - start, 3)
+    timings: dict[str, Any] = {}
 
     start = time.perf_counter()
     vectorizer = build_vectorizer(config.features)
@@ -172,29 +166,38 @@ def fit_models(
         raise ArtclfError(f"cannot build features from the training text ({exc})") from None
     timings["vectorize_s"] = round(time.perf_counter() - start, 3)
 
-    start = time.perf_counter()
-    with _quiet_constant_labels():
-        topic_clf = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed)).fit(X, Y)
-    for estimator, label in zip(topic_clf.estimators_, labels):
-        if hasattr(estimator, "intercept_"):
-            # Predict positive when decision > threshold  <=>  (decision - threshold) > 0.
-            estimator.intercept_ = estimator.intercept_ - thresholds[label]["decision"]
-        if config.topic.classifier == "logreg":
-            thresholds[label]["probability"] = round(float(1 / (1 + np.exp(-thresholds[label]["decision"]))), 6)
-    timings["fit_topic_s"] = round(time.perf_counter() - start, 3)
+    topic, thresholds = None, {}
+    if labels:
+        Y = topic_matrix(topic_sets, labels)
+        start = time.perf_counter()
+        if config.topic.thresholds == "tuned":
+            thresholds = tune_thresholds(texts, Y, labels, config)
+        else:
+            thresholds = {label: {"decision": 0.0, "oof_f1": None, "fold_thresholds": [], "fold_std": None, "folds": 0} for label in labels}
+        timings["tune_thresholds_s"] = round(time.perf_counter() - start, 3)
+        start = time.perf_counter()
+        with _quiet_constant_labels():
+            topic_clf = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed)).fit(X, Y)
+        for estimator, label in zip(topic_clf.estimators_, labels):
+            if hasattr(estimator, "intercept_"):
+                # Predict positive when decision > threshold  <=>  (decision - threshold) > 0.
+                estimator.intercept_ = estimator.intercept_ - thresholds[label]["decision"]
+            if config.topic.classifier == "logreg":
+                thresholds[label]["probability"] = round(float(1 / (1 + np.exp(-thresholds[label]["decision"]))), 6)
+        timings["fit_topic_s"] = round(time.perf_counter() - start, 3)
+        topic = Pipeline([("tfidf", vectorizer), ("clf", topic_clf)])
 
-    start = time.perf_counter()
-    tone_clf = make_tone_classifier(config.tone, config.train.seed).fit(X, list(tones))
-    timings["fit_tone_s"] = round(time.perf_counter() - start, 3)
-    if missing_tones:
-        timings["tones_missing_from_train"] = missing_tones  # type: ignore[assignment]
+    tone = None
+    if config.labels.tone:
+        start = time.perf_counter()
+        tone_clf = make_tone_classifier(config.tone, config.train.seed).fit(X, list(tones))
+        timings["fit_tone_s"] = round(time.perf_counter() - start, 3)
+        missing = sorted(set(config.labels.tone) - set(tones))
+        if missing:
+            timings["tones_missing_from_train"] = missing
+        tone = Pipeline([("tfidf", vectorizer), ("clf", tone_clf)])
 
-    return FittedModels(
-        topic=Pipeline([("tfidf", vectorizer), ("clf", topic_clf)]),
-        tone=Pipeline([("tfidf", vectorizer), ("clf", tone_clf)]),
-        thresholds=thresholds,
-        timings=timings,
-    )
+    return FittedModels(topic=topic, tone=tone, thresholds=thresholds, timings=timings)
 
 
 class _quiet_constant_labels:

@@ -19,9 +19,7 @@ class Label:
     source: str = "gold"
 
 
-def check_label(
-    record: dict[str, Any], labels: LabelsConfig, where: str, require_tone: bool = True
-) -> Label:
+def check_label(record: dict[str, Any], labels: LabelsConfig, where: str) -> Label:
     """Validate one ``{"topics": [...], "tone": ...}`` record; ``where`` is ``file:line``."""
     topics = record.get("topics", [])
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
@@ -32,8 +30,8 @@ def check_label(
             f"{where}: unknown topic label(s) {', '.join(unknown)}; known topics: {', '.join(labels.topics)}"
         )
     tone = record.get("tone")
-    if tone is None and not require_tone:
-        tone = ""
+    if not labels.tone:
+        tone = ""  # no tone task configured: whatever the record says is ignored
     elif tone not in labels.tone:
         raise ArtclfError(f"{where}: unknown tone {tone!r}; known tones: {', '.join(labels.tone)}")
     source = record.get("source", "gold")

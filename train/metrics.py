@@ -60,9 +60,11 @@ def tone_metrics(true: Sequence[str], pred: Sequence[str], labels: Sequence[str]
 def evaluate_predictions(
     records: Sequence[Any], predictions: Sequence[dict[str, Any]], topic_labels: Sequence[str], tone_labels: Sequence[str]
 ) -> dict[str, Any]:
-    """Both tasks' metrics for records (with .topics, .tone) and model predictions."""
-    return {
-        "n": len(records),
-        "topic": topic_metrics([r.topics for r in records], [p["topics"] for p in predictions], topic_labels),
-        "tone": tone_metrics([r.tone for r in records], [p["tone"] for p in predictions], tone_labels),
-    }
+    """Each task's metrics for records (with .topics, .tone) and model predictions; a task the
+    model does not have (empty label list) is left out."""
+    out: dict[str, Any] = {"n": len(records)}
+    if topic_labels:
+        out["topic"] = topic_metrics([r.topics for r in records], [p["topics"] for p in predictions], topic_labels)
+    if tone_labels:
+        out["tone"] = tone_metrics([r.tone for r in records], [p["tone"] for p in predictions], tone_labels)
+    return out

@@ -241,8 +241,9 @@ def load_model(ref: str = "latest", models_dir: str | Path = "models", version_p
         with warnings.catch_warnings():
             # Our own policy above reports version differences once, exactly.
             warnings.filterwarnings("ignore", module="sklearn.base")
-            topic = joblib.load(path / "topic.joblib")
-            tone = joblib.load(path / "tone.joblib")
+            files = manifest["files"]
+            topic = joblib.load(path / "topic.joblib") if "topic.joblib" in files else None
+            tone = joblib.load(path / "tone.joblib") if "tone.joblib" in files else None
     except Exception as exc:  # unpickling can raise anything; the file passed its hash check
         raise ArtclfError(f"{path}: cannot load the model ({type(exc).__name__}: {exc}); "
                           "the saving and installed library versions may be incompatible") from None

@@ -42,21 +42,27 @@ def evaluate(
 
 
 def format_metrics(result: dict[str, Any]) -> str:
-    topic, tone = result["topic"], result["tone"]
-    lines = [f"articles: {result['n']}", ""]
-    lines.append(
-        f"topic  micro-F1 {topic['micro_f1']:.3f}  macro-F1 {topic['macro_f1']:.3f}  samples-F1 {topic['samples_f1']:.3f}"
-        f"  hamming {topic['hamming_loss']:.3f}  subset-acc {topic['subset_accuracy']:.3f}"
-    )
-    rows = [[k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]] for k, v in topic["per_label"].items()]
-    lines += [table(rows, ["topic", "precision", "recall", "f1", "support"]), ""]
-    lines.append(f"tone   accuracy {tone['accuracy']:.3f}  macro-F1 {tone['macro_f1']:.3f}")
-    rows = [[k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]] for k, v in tone["per_label"].items()]
-    lines += [table(rows, ["tone", "precision", "recall", "f1", "support"]), ""]
-    cm = tone["confusion_matrix"]
-    rows = [[f"true {label}"] + row for label, row in zip(cm["labels"], cm["matrix"])]
-    lines.append(table(rows, [""] + [f"pred {label}" for label in cm["labels"]]))
+    lines = [f"articles: {result['n']}"]
+    if "topic" in result:
+        topic = result["topic"]
+        lines.append(
+            f"\ntopic  micro-F1 {topic['micro_f1']:.3f}  macro-F1 {topic['macro_f1']:.3f}  samples-F1 {topic['samples_f1']:.3f}"
+            f"  hamming {topic['hamming_loss']:.3f}  subset-acc {topic['subset_accuracy']:.3f}"
+        )
+        lines.append(_per_label_table("topic", topic["per_label"]))
+    if "tone" in result:
+        tone = result["tone"]
+        lines.append(f"\ntone   accuracy {tone['accuracy']:.3f}  macro-F1 {tone['macro_f1']:.3f}")
+        lines.append(_per_label_table("tone", tone["per_label"]))
+        cm = tone["confusion_matrix"]
+        rows = [[f"true {label}"] + row for label, row in zip(cm["labels"], cm["matrix"])]
+        lines.append("\n" + table(rows, [""] + [f"pred {label}" for label in cm["labels"]]))
     return "\n".join(lines)
+
+
+def _per_label_table(task: str, per_label: dict[str, dict[str, Any]]) -> str:
+    rows = [[k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]] for k, v in per_label.items()]
+    return table(rows, [task, "precision", "recall", "f1", "support"])
 
 
 def evaluate_cli(

@@ -56,7 +56,8 @@ def train(config: Path | None = None, overrides: list[str] | None = None) -> Tra
         if rows:
             metrics[name] = evaluate_predictions(rows, model.predict([r.text for r in rows]), cfg.labels.topics, cfg.labels.tone)
     manifest["metrics"] = metrics
-    path = save_version(cfg.train.models_dir, {"topic": fitted.topic, "tone": fitted.tone}, manifest)
+    estimators = {name: est for name, est in (("topic", fitted.topic), ("tone", fitted.tone)) if est is not None}
+    path = save_version(cfg.train.models_dir, estimators, manifest)
     return TrainResult(path.name, path, metrics, manifest)
 
 
