@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from train.cli import build_dataset, evaluate, models, predict, train
+from train.cli import build_dataset, compare, evaluate, models, predict, runs, train
 
 app = typer.Typer(
     name="artclf",
@@ -21,6 +21,8 @@ app.command("train")(train.train_cli)
 app.command("evaluate")(evaluate.evaluate_cli)
 app.command("predict")(predict.predict_cli)
 app.add_typer(models.app, name="models")
+app.command("compare")(compare.compare_cli)
+app.add_typer(runs.app, name="runs")
 
 
 def main() -> None:
