@@ -24,7 +24,8 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 class ArticleModel:
-    """A saved model version: ``predict(texts)``, ``predict_proba(texts)``, ``classify(texts)``."""
+    """A saved model version: ``predict(texts)``, ``predict_proba(texts)``, ``classify(texts)``,
+    ``explain(text)``."""
 
     def __init__(self, topic: Any | None, tone: Any | None, manifest: dict[str, Any], path: Path | None = None) -> None:
         self.topic_pipeline = topic
@@ -42,6 +43,7 @@ class ArticleModel:
             self._tone_columns = [classes.index(t) for t in self.tone_labels]
         # Both pipelines were fitted with one vectorizer: transform once, not twice.
         self._shared = bool(manifest.get("shared_vectorizer")) and topic is not None and tone is not None
+        self._explainer: Any = None
 
     @property
     def version(self) -> str:
@@ -90,6 +92,31 @@ class ArticleModel:
         """{"topic_scores": {label: p}, "tone_scores": {label: p}} per text."""
         keys = ("topic_scores", "tone_scores")
         return [{k: r[k] for k in keys if k in r} for r in self.classify(texts)]
+
+    def explain(self, text: str, top: int = 5) -> dict[str, Any]:
+        """classify() for one text plus "explanation": for each predicted label, the ``top``
+        n-grams whose coefficient times feature value pushed its score most."""
+        return self.explain_batch([text], top)[0]
+
+    def explain_batch(self, texts: Sequence[str], top: int = 5) -> list[dict[str, Any]]:
+        from train.explain import Explainer
+
+        if self._explainer is None:
+            self._explainer = Explainer(self)
+        return self._explainer.explain(texts, top)
+
+    def raw_scores(self, texts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
+        """Unrounded scores per text, as the load-time canary check compares them."""
+        texts = list(texts)
+        X = self.topic_pipeline[:-1].transform(texts) if self._shared else texts
+        out: list[dict[str, dict[str, float]]] = [{} for _ in texts]
+        if self.topic_pipeline is not None:
+            for row, scores in zip(out, self.topic_scores(X)):
+                row["topic_scores"] = {label: float(p) for label, p in zip(self.topic_labels, scores)}
+        if self.tone_pipeline is not None:
+            for row, scores in zip(out, self.tone_scores(X)):
+                row["tone_scores"] = {label: float(p) for label, p in zip(self.tone_labels, scores)}
+        return out
 
     def __repr__(self) -> str:
         return f"ArticleModel(version={self.version!r}, topics={self.topic_labels}, tones={self.tone_labels})"

@@ -26,7 +26,7 @@ def train(config: Path | None = None, overrides: list[str] | None = None) -> Tra
     from train.fit import fit_models
     from train.metrics import evaluate_predictions
     from train.model import ArticleModel
-    from train.registry import git_commit, library_versions, now_utc, save_version
+    from train.registry import canary_scores, git_commit, library_versions, now_utc, save_version
 
     cfg = load_config(config, overrides)
     built = build_dataset(cfg, force=False)
@@ -56,6 +56,7 @@ def train(config: Path | None = None, overrides: list[str] | None = None) -> Tra
         if rows:
             metrics[name] = evaluate_predictions(rows, model.predict([r.text for r in rows]), cfg.labels.topics, cfg.labels.tone)
     manifest["metrics"] = metrics
+    manifest["canaries"] = canary_scores(model)
     estimators = {name: est for name, est in (("topic", fitted.topic), ("tone", fitted.tone)) if est is not None}
     path = save_version(cfg.train.models_dir, estimators, manifest)
     return TrainResult(path.name, path, metrics, manifest)

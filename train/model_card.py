@@ -1,0 +1,162 @@
+"""MODEL_CARD.md: what a saved version is for, what its labels mean, how well it does, how to load it.
+
+Rendered from the manifest alone, so a card always matches the version it sits in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# One line per label, condensed from the labeling guidelines in seeds/README.md.
+LABEL_DEFINITIONS = {
+    "diplomacy": "relations between states or international bodies: talks, summits, visits, treaties, "
+    "ambassadors, sanctions or recognition as foreign-policy tools (not domestic politics, not company deals)",
+    "energy": "production, supply, trade, prices, infrastructure or policy of oil, gas, coal, nuclear, "
+    "hydrogen, electricity or renewables (not a passing mention)",
+    "territory": "sovereignty or control over land or sea: borders, disputed islands or regions, claims, "
+    "annexation, occupation, secession, maritime boundaries (not a passing mention)",
+    "positive": "agreement, progress, cooperation, growth, success",
+    "neutral": "factual, or positive and negative roughly balanced",
+    "negative": "conflict, dispute, failure, loss, threat, criticism",
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _definitions(labels: list[str]) -> list[str]:
+    return [f"- **{label}**: {LABEL_DEFINITIONS.get(label, 'no definition recorded; see the labeling guidelines of the training data')}"
+            for label in labels]
+
+
+def _per_label_table(metrics: dict[str, Any], task: str) -> list[str]:
+    lines = ["| split | label | precision | recall | F1 | support |", "|---|---|---|---|---|---|"]
+    for split in ("validation", "test"):
+        per_label = metrics.get(split, {}).get(task, {}).get("per_label", {})
+        for label, m in per_label.items():
+            lines.append(f"| {split} | {label} | {_fmt(m.get('precision'))} | {_fmt(m.get('recall'))} | "
+                         f"{_fmt(m.get('f1'))} | {_fmt(m.get('support'))} |")
+    return lines if len(lines) > 2 else ["(not evaluated)"]
+
+
+def render(manifest: dict[str, Any]) -> str:
+    version = manifest.get("version", "vN")
+    labels = manifest.get("labels", {})
+    topics, tones = list(labels.get("topics", [])), list(labels.get("tone", []))
+    metrics = manifest.get("metrics", {})
+    dataset = manifest.get("dataset", {})
+    libs = manifest.get("library_versions", {})
+    files = manifest.get("files", {})
+    out = [
+        f"# Model card: {version}",
+        "",
+        f"Created {manifest.get('created', '?')} from config `{manifest.get('config_name', '?')}` "
+        f"(fingerprint `{str(manifest.get('config_fingerprint', ''))[:12]}`), git "
+        f"`{(manifest.get('git') or {}).get('commit', 'unknown')[:12]}`.",
+        "",
+        "## Intended use",
+        "",
+        "Tagging English-language news articles (wire-style reports) with topics"
+        + (f" ({', '.join(topics)})" if topics else "")
+        + (" and an overall tone" if tones else "")
+        + ", to route, filter or summarise news streams. Not for decisions about individual people, "
+        "and not for text that is not news (social media posts, opinion forums, other languages).",
+        "",
+        "## Labels",
+        "",
+    ]
+    if topics:
+        out += ["Topics (multi-label; an article may have none):", "", *_definitions(topics), ""]
+    if tones:
+        out += ["Tone (exactly one):", "", *_definitions(tones), ""]
+    out += ["## Training data", "", f"Dataset fingerprint `{dataset.get('fingerprint', '?')}`.", ""]
+    counts = dataset.get("counts") or {}
+    if counts:
+        out += ["| split | articles | topics | no topic | tone |", "|---|---|---|---|---|"]
+        for split, c in counts.items():
+            if isinstance(c, dict):
+                topic_counts = ", ".join(f"{k} {v}" for k, v in (c.get("topics") or {}).items())
+                tone_counts = ", ".join(f"{k} {v}" for k, v in (c.get("tone") or {}).items())
+                out.append(f"| {split} | {_fmt(c.get('n'))} | {topic_counts or '-'} | {_fmt(c.get('no_topic'))} | {tone_counts or '-'} |")
+        out.append("")
+    out += ["## Metrics", ""]
+    for split in ("validation", "test"):
+        m = metrics.get(split)
+        if not m:
+            continue
+        parts = [f"{m.get('n', '?')} articles"]
+        if "topic" in m:
+            parts.append(f"topic micro-F1 {_fmt(m['topic'].get('micro_f1'))}, macro-F1 {_fmt(m['topic'].get('macro_f1'))}")
+        if "tone" in m:
+            parts.append(f"tone accuracy {_fmt(m['tone'].get('accuracy'))}, macro-F1 {_fmt(m['tone'].get('macro_f1'))}")
+        out.append(f"- {split}: " + "; ".join(parts))
+    out.append("")
+    if topics:
+        out += ["Per topic:", "", *_per_label_table(metrics, "topic"), ""]
+    if tones:
+        out += ["Per tone:", "", *_per_label_table(metrics, "tone"), ""]
+    thresholds = manifest.get("thresholds") or {}
+    if thresholds:
+        out += [
+            "## Topic thresholds",
+            "",
+            "Tuned per label on out-of-fold decision values of the training split and folded into the "
+            "intercepts: a topic is predicted when its score is >= 0.5. The spread is the standard "
+            "deviation of the thresholds tuned on each fold alone.",
+            "",
+            "| label | decision threshold | probability | folds | per-fold thresholds | spread (std) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, t in thresholds.items():
+            out.append(f"| {label} | {_fmt(t.get('decision'))} | {_fmt(t.get('probability'))} | {_fmt(t.get('folds'))} | "
+                       f"{', '.join(str(x) for x in t.get('fold_thresholds', [])) or '-'} | {_fmt(t.get('fold_std'))} |")
+        out.append("")
+    n_train = (manifest.get("training") or {}).get("n_train")
+    out += [
+        "## Known limitations",
+        "",
+        f"- Trained on {n_train if n_train is not None else 'few'} articles; metrics on small test splits "
+        "have wide confidence intervals and a wide threshold spread means an unstable threshold.",
+        "- TF-IDF n-grams see words, not meaning: a passing mention (\"oil prices rose\" in a stock report) "
+        "can trigger a topic, and paraphrases unseen in training can be missed.",
+        "- News drifts: names, places and events after the training data are unknown to the model.",
+        "- Tone is the overall tone of the report, not the stance toward any party.",
+        "",
+        "## Loading it",
+        "",
+        "Files: " + ", ".join(f"`{name}`" for name in files) + "; each file's sha256 is in `manifest.json`. "
+        f"Saved with scikit-learn {libs.get('scikit-learn', '?')}, numpy {libs.get('numpy', '?')}, "
+        f"scipy {libs.get('scipy', '?')}.",
+        "",
+        "With artclf installed (checks hashes, library versions and canary predictions):",
+        "",
+        "```python",
+        "from train import load_model",
+        f'model = load_model("{version}", models_dir="models")',
+        'model.predict(["Oil and gas talks between Moscow and Tokyo"])',
+        'model.explain("Oil and gas talks between Moscow and Tokyo")',
+        "```",
+        "",
+        "With scikit-learn and joblib only (unpickling runs code: check the sha256 first):",
+        "",
+        "```python",
+        "import joblib",
+        f'topic = joblib.load("models/{version}/topic.joblib")',
+        "```",
+        "",
+        "With skops (no pickle; pass only types you have reviewed, see `artclf models audit`):",
+        "",
+        "```python",
+        "import skops.io as sio",
+        f'path = "models/{version}/topic.skops"',
+        "print(sio.get_untrusted_types(file=path))   # review these, then list them explicitly",
+        "topic = sio.load(path, trusted=[...])",
+        "```",
+        "",
+    ]
+    return "\n".join(out)
