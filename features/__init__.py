@@ -31,6 +31,8 @@ def build_vectorizer(config: "FeaturesConfig") -> "TransformerMixin":
         # float32 halves the size of the vocabulary-sized arrays and of the matrices.
         dtype=np.float32,
     )
+    if config.hash_bits:
+        return _hashed(config, common)
     words = TfidfVectorizer(
         analyzer="word",
         ngram_range=tuple(config.ngram_range),
@@ -48,4 +50,36 @@ def build_vectorizer(config: "FeaturesConfig") -> "TransformerMixin":
         max_features=config.char_max_features or None,
         **common,
     )
+    return FeatureUnion([("words", words), ("chars", chars)])
+
+
+def _hashed(config: "FeaturesConfig", common: dict) -> "TransformerMixin":
+    """HashingVectorizer + TfidfTransformer: the same TF-IDF weighting without a vocabulary.
+
+    The vocabulary dict is most of a large model's pickle and of its load time; hashing drops it
+    at the cost of rare collisions. Counts stay unnormalised and unsigned so TF-IDF sees real
+    term counts; the transformer normalises.
+    """
+    import numpy as np
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    def branch(**analyzer: object) -> Pipeline:
+        return Pipeline([
+            ("hash", HashingVectorizer(
+                n_features=2**config.hash_bits, alternate_sign=False, norm=None, dtype=np.float32,
+                lowercase=common["lowercase"], strip_accents=common["strip_accents"], **analyzer,
+            )),
+            ("tfidf", TfidfTransformer(sublinear_tf=common["sublinear_tf"])),
+        ])
+
+    words = branch(
+        analyzer="word",
+        ngram_range=tuple(config.ngram_range),
+        stop_words="english" if config.stop_words == "english" else None,
+        token_pattern=r"(?u)\b\w\w+\b",
+    )
+    if not config.char_ngrams:
+        return words
+    chars = branch(analyzer="char_wb", ngram_range=tuple(config.char_ngram_range))
     return FeatureUnion([("words", words), ("chars", chars)])

@@ -64,6 +64,10 @@ class FeaturesConfig:
     char_ngrams: bool = False
     char_ngram_range: tuple[int, int] = (2, 5)
     char_max_features: int = 0
+    # 0: a vocabulary (TfidfVectorizer). 10-24: hash terms into 2**hash_bits columns
+    # (HashingVectorizer + TfidfTransformer): no vocabulary to store or load, which is most of a
+    # large model's size and load time; min_df, max_df and max_features do not apply.
+    hash_bits: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,11 @@ class ToneConfig:
 class TrainConfig:
     seed: int = 13
     models_dir: str = "models"
+    # "float32" halves the stored coefficients at no measurable accuracy cost (see BENCHMARKS.md).
+    coef_dtype: str = "float64"
+    # Fraction of each linear model's non-zero weights kept, largest magnitude first; below 1 the
+    # rest are zeroed and the coefficients stored sparse, which shrinks the saved model.
+    keep_weights: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("topic", "thresholds"): ("tuned", "fixed"),
     ("tone", "classifier"): ("logreg", "linear_svc", "complement_nb"),
     ("tone", "class_weight"): ("balanced", "none"),
+    ("train", "coef_dtype"): ("float64", "float32"),
 }
 
 
@@ -289,6 +299,10 @@ def _check_ranges(config: Config, origin_of: typing.Callable[[str, str], str]) -
     need(0.0 < f.max_df <= 1.0, "features", "max_df", f"must be in (0, 1] (a document fraction), got {f.max_df}")
     need(f.max_features >= 0, "features", "max_features", f"must be >= 0 (0 = no limit), got {f.max_features}")
     need(f.char_max_features >= 0, "features", "char_max_features", f"must be >= 0, got {f.char_max_features}")
+    need(f.hash_bits == 0 or 10 <= f.hash_bits <= 24, "features", "hash_bits",
+         f"must be 0 (vocabulary) or 10..24 (2**bits hashed columns), got {f.hash_bits}")
+    need(0.0 < config.train.keep_weights <= 1.0, "train", "keep_weights",
+         f"must be in (0, 1] (fraction of weights kept), got {config.train.keep_weights}")
     need(0.0 <= s.validation < 1.0, "split", "validation", f"must be in [0, 1), got {s.validation}")
     need(0.0 < s.test < 1.0, "split", "test", f"must be in (0, 1), got {s.test}")
     need(s.validation + s.test < 1.0, "split", "test",

@@ -197,7 +197,37 @@ def fit_models(
             timings["tones_missing_from_train"] = missing
         tone = Pipeline([("tfidf", vectorizer), ("clf", tone_clf)])
 
+    for pipeline in (topic, tone):
+        if pipeline is not None:
+            compact_classifier(pipeline[-1], config.train.coef_dtype, config.train.keep_weights)
     return FittedModels(topic=topic, tone=tone, thresholds=thresholds, timings=timings)
+
+
+def compact_classifier(classifier: Any, coef_dtype: str = "float64", keep_weights: float = 1.0) -> None:
+    """Shrink a fitted linear classifier (or OneVsRest of them) in place for saving.
+
+    Keeps the ``keep_weights`` fraction of each model's non-zero weights with the largest
+    magnitude; when that drops any, the coefficients are stored sparse (scikit-learn's own
+    ``sparsify``), so the saved file and the load time shrink with them. ``float32`` halves what
+    is left. Estimators without ``coef_`` (ComplementNB, constant predictors) are left alone.
+    """
+    estimators = getattr(classifier, "estimators_", None) or [classifier]
+    dtype = np.float32 if coef_dtype == "float32" else np.float64
+    for estimator in estimators:
+        coef = getattr(estimator, "coef_", None)
+        if coef is None or not isinstance(coef, np.ndarray):
+            continue
+        coef = coef.astype(dtype)
+        if keep_weights < 1.0:
+            magnitude = np.abs(coef[coef != 0])
+            keep = int(np.ceil(keep_weights * magnitude.size))
+            if 0 < keep < magnitude.size:
+                cutoff = np.partition(magnitude, magnitude.size - keep)[magnitude.size - keep]
+                coef[np.abs(coef) < cutoff] = 0
+        estimator.coef_ = coef
+        estimator.intercept_ = np.asarray(estimator.intercept_, dtype=dtype)
+        if keep_weights < 1.0 and hasattr(estimator, "sparsify"):
+            estimator.sparsify()
 
 
 class _quiet_constant_labels:
