@@ -104,7 +104,7 @@ def write_corpus(root: Path, copies: int = 2, seed: int = 0) -> dict[str, Path]:
     config = root / "experiment.toml"
     config.write_text(
         "[data]\n"
-        f'seeds_dir = "{seeds}"\nlabels = "{seeds / "labels.jsonl"}"\ndataset_dir = "{root / "dataset"}"\n'
+        f'source = "{seeds}"\nlabels = "{seeds / "labels.jsonl"}"\nrules = ""\ndataset_dir = "{root / "dataset"}"\n'
         "[split]\nvalidation = 0.15\ntest = 0.25\n"
         "[topic]\nthreshold_folds = 3\n"
         f'[train]\nmodels_dir = "{root / "models"}"\n',

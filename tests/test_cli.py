@@ -122,10 +122,10 @@ def test_no_models_yet(tmp_path):
 
 def test_missing_and_empty_seeds_dir(corpus, tmp_path):
     missing = tmp_path / "nowhere"
-    assert_one_line_error(run("build-dataset", corpus["config"], "--set", f'data.seeds_dir="{missing}"'), "seeds folder not found")
+    assert_one_line_error(run("build-dataset", corpus["config"], "--set", f'data.source="{missing}"'), "seeds folder not found")
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert_one_line_error(run("build-dataset", corpus["config"], "--set", f'data.seeds_dir="{empty}"'), "no articles")
+    assert_one_line_error(run("build-dataset", corpus["config"], "--set", f'data.source="{empty}"'), "no articles")
 
 
 def test_empty_and_non_utf8_article(corpus):

@@ -22,10 +22,36 @@ from train.errors import ArtclfError
 
 @dataclass(frozen=True)
 class DataConfig:
-    seeds_dir: str = "seeds"
+    # "seeds": a folder of wire-format .txt articles; "jsonl", "csv", "parquet": a file (or a
+    # folder of them) read with datasets.load_dataset and the [columns] mapping; "folders": one
+    # sub-folder of .txt articles per label (as in BBC News); "hub": a Hugging Face Hub dataset name.
+    format: str = "seeds"
+    source: str = "seeds"
+    # Gold labels by article id; "" when the source carries its own labels (or has none).
     labels: str = "seeds/labels.jsonl"
+    # Keyword/regex labeling rules for articles without a gold label; "" turns them off.
+    rules: str = "configs/rules/lexicons.toml"
     # Where build-dataset saves the Hugging Face DatasetDict; train rebuilds it when stale.
     dataset_dir: str = "data/dataset"
+    # "folders" format: which task a folder name labels ("topics" or "tone"); a folder named
+    # "none" means no topic.
+    folder_task: str = "topics"
+    # "hub" format: which split of the Hub dataset to read.
+    hub_split: str = "train"
+
+
+@dataclass(frozen=True)
+class ColumnsConfig:
+    """Column mapping for jsonl, csv, parquet and hub sources; "" means the column is absent."""
+
+    id: str = "id"
+    title: str = "title"
+    text: str = "text"
+    topics: str = "topics"
+    tone: str = "tone"
+    published: str = ""
+    # A topics cell may be a list or a string of names joined by this separator.
+    topics_separator: str = ";"
 
 
 @dataclass(frozen=True)
@@ -106,6 +132,7 @@ class TrainConfig:
 @dataclass(frozen=True)
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
+    columns: ColumnsConfig = field(default_factory=ColumnsConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
@@ -129,10 +156,12 @@ class Config:
         return hashlib.sha256(blob).hexdigest()
 
 
-_SECTIONS: tuple[str, ...] = ("data", "labels", "split", "features", "topic", "tone", "train")
+_SECTIONS: tuple[str, ...] = ("data", "columns", "labels", "split", "features", "topic", "tone", "train")
 
 # Allowed values for string keys whose meaning is a choice.
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("data", "format"): ("seeds", "jsonl", "csv", "parquet", "folders", "hub"),
+    ("data", "folder_task"): ("topics", "tone"),
     ("split", "method"): ("stratified", "time"),
     ("features", "stop_words"): ("none", "english"),
     ("topic", "classifier"): ("logreg", "linear_svc"),

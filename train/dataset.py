@@ -20,12 +20,13 @@ from typing import Any, Sequence
 from train.config import Config, LabelsConfig
 from train.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
 from train.errors import ArtclfError
+from train.inputs import PartialLabel, read_source
 from train.labels import check_label, read_jsonl, read_labels
-from train.parse import Article, read_article
+from train.weak import fired_rules, load_rules, rule_report, weak_tone, weak_topics
 from train.split import SPLITS, iterative_stratification, time_split
 
 # Bump when the way records are built changes, so saved datasets count as stale.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 BUILD_INFO = "build_info.json"
 REPORT = "dataset_report.json"
 
@@ -41,6 +42,9 @@ class Record:
     title: str = ""
     label_source: str = "gold"
     published: str | None = None
+    # Where each task's label came from: "gold", "folder:<name>", or "rules:<rule names>".
+    topic_source: str = "gold"
+    tone_source: str = "gold"
 
 
 @dataclass
@@ -53,36 +57,23 @@ class BuildResult:
     rebuilt: bool = True
 
 
-def read_seed_articles(seeds_dir: Path, on_error: str = "stop") -> tuple[list[Article], list[str]]:
-    """Parse every ``*.txt`` in the folder; with ``on_error="skip"`` bad files are listed, not fatal."""
-    if not seeds_dir.is_dir():
-        raise ArtclfError(f"{seeds_dir}: seeds folder not found; create it or set data.seeds_dir in the config")
-    paths = sorted(p for p in seeds_dir.glob("*.txt") if p.is_file())
-    if not paths:
-        raise ArtclfError(f"{seeds_dir}: no articles (*.txt files) found; add articles or point data.seeds_dir elsewhere")
-    articles, problems = [], []
-    for path in paths:
-        try:
-            articles.append(read_article(path))
-        except ArtclfError as exc:
-            if on_error == "stop":
-                raise
-            problems.append(str(exc))
-    return articles, problems
-
-
 def input_fingerprint(config: Config) -> str:
-    """Hash of everything the dataset is built from: seed files, labels, label and split config."""
+    """Hash of everything the dataset is built from: source files, labels, rules, and the
+    data/columns/labels/split config sections."""
     digest = hashlib.sha256()
     digest.update(f"builder={BUILDER_VERSION}".encode())
-    digest.update(json.dumps({"labels": config.to_dict()["labels"], "split": config.to_dict()["split"]}, sort_keys=True).encode())
-    seeds_dir = Path(config.data.seeds_dir)
-    for path in sorted(seeds_dir.glob("*.txt")) if seeds_dir.is_dir() else []:
-        digest.update(path.name.encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    labels = Path(config.data.labels)
-    if labels.is_file():
-        digest.update(hashlib.sha256(labels.read_bytes()).digest())
+    sections = config.to_dict()
+    digest.update(json.dumps({k: sections[k] for k in ("data", "columns", "labels", "split")}, sort_keys=True).encode())
+    source = Path(config.data.source)
+    if config.data.format != "hub":
+        files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
+        for path in files:
+            if path.is_file():
+                digest.update(str(path.relative_to(source) if source.is_dir() else path.name).encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for extra in (config.data.labels, config.data.rules):
+        if extra and Path(extra).is_file():
+            digest.update(hashlib.sha256(Path(extra).read_bytes()).digest())
     return digest.hexdigest()
 
 
@@ -96,6 +87,8 @@ def records_fingerprint(splits: dict[str, Sequence[Record]]) -> str:
 
 
 def dataset_is_current(config: Config) -> bool:
+    if config.data.format == "hub":
+        return False
     info = Path(config.data.dataset_dir) / BUILD_INFO
     try:
         saved = json.loads(info.read_text())
@@ -104,34 +97,85 @@ def dataset_is_current(config: Config) -> bool:
     return saved.get("input_fingerprint") == input_fingerprint(config)
 
 
+def label_articles(config: Config, on_error: str = "stop") -> tuple[list[Record], dict[str, Any]]:
+    """Read the source, join gold labels, fill missing labels with rules; return records and a
+    summary (unlabeled ids, skipped files, rule report)."""
+    items = read_source(config, on_error)
+    ids = [a.id for a in items.articles]
+    known = set(ids)
+    partial: dict[str, PartialLabel] = {}
+    for article_id, label in items.labels.items():
+        partial[article_id] = _checked_partial(label, config.labels)
+    if config.data.labels:
+        for article_id, label in read_labels(Path(config.data.labels), config.labels, known).items():
+            partial[article_id] = PartialLabel(label.topics, label.tone or None, label.source)
+    rules = load_rules(Path(config.data.rules), config.labels) if config.data.rules else []
+    need_tone = bool(config.labels.tone)
+
+    records, unlabeled, fired_all, gold_all = [], [], [], []
+    for article in items.articles:
+        label = partial.get(article.id, PartialLabel(None, None, ""))
+        fired = fired_rules(rules, article.text) if rules else {}
+        fired_all.append(fired)
+        gold_complete = label.topics is not None and (label.tone is not None or not need_tone)
+        gold_all.append((label.topics, label.tone or "") if gold_complete else None)
+        topics, topic_source = label.topics, label.source
+        tone, tone_source = label.tone or "", label.source
+        if topics is None and rules:
+            topics, topic_source = weak_topics(rules, fired, config.labels.topics)
+        if need_tone and label.tone is None and rules:
+            tone, tone_source = weak_tone(rules, fired)
+        if topics is None or (need_tone and not tone):
+            unlabeled.append(article.id)
+            continue
+        sources = {topic_source, tone_source} if need_tone else {topic_source}
+        records.append(
+            Record(
+                id=article.id,
+                text=article.text,
+                topics=tuple(topics),
+                tone=tone,
+                title=article.title,
+                label_source="rules" if all(x.startswith("rules") for x in sources)
+                else "mixed" if any(x.startswith("rules") for x in sources) else sorted(sources)[0],
+                published=article.published,
+                topic_source=topic_source,
+                tone_source=tone_source if need_tone else "",
+            )
+        )
+    summary = {
+        "unlabeled": unlabeled,
+        "skipped": items.skipped,
+        "rule_report": rule_report(rules, fired_all, gold_all, config.labels) if rules else None,
+    }
+    return records, summary
+
+
+def _checked_partial(label: PartialLabel, labels: LabelsConfig) -> PartialLabel:
+    if label.topics is not None:
+        unknown = sorted(set(label.topics) - set(labels.topics))
+        if unknown:
+            raise ArtclfError(f"{label.where}: unknown topic label(s) {', '.join(unknown)}; known topics: {', '.join(labels.topics)}")
+    if label.tone is not None and labels.tone and label.tone not in labels.tone:
+        raise ArtclfError(f"{label.where}: unknown tone {label.tone!r}; known tones: {', '.join(labels.tone)}")
+    ordered = tuple(t for t in labels.topics if t in label.topics) if label.topics is not None else None
+    return PartialLabel(ordered, label.tone, label.source, label.where)
+
+
 def build_dataset(config: Config, on_error: str = "stop", force: bool = True) -> BuildResult:
-    """Parse, label, de-duplicate and split the seeds; save the DatasetDict under data.dataset_dir."""
+    """Read, label, de-duplicate and split the source; save the DatasetDict under data.dataset_dir."""
     out_dir = Path(config.data.dataset_dir)
     if not force and dataset_is_current(config):
         info = json.loads((out_dir / BUILD_INFO).read_text())
         report = json.loads((out_dir / REPORT).read_text())
         return BuildResult(out_dir, info["fingerprint"], report["counts"], report, rebuilt=False)
 
-    articles, skipped = read_seed_articles(Path(config.data.seeds_dir), on_error)
-    labels = read_labels(Path(config.data.labels), config.labels, {a.id for a in articles})
-    unlabeled = [a.id for a in articles if a.id not in labels]
-    records = [
-        Record(
-            id=a.id,
-            text=a.text,
-            topics=labels[a.id].topics,
-            tone=labels[a.id].tone,
-            title=a.title,
-            label_source=labels[a.id].source,
-            published=a.published,
-        )
-        for a in articles
-        if a.id in labels
-    ]
+    records, summary = label_articles(config, on_error)
     if not records:
-        raise ArtclfError(f"{config.data.labels}: no article has a label; add lines like "
-                          '{"id": "<file stem>", "topics": [], "tone": "neutral"}')
-
+        raise ArtclfError(
+            f"{config.data.labels or config.data.source}: no article has a label; add lines like "
+            '{"id": "<file stem>", "topics": [], "tone": "neutral"} or set data.rules'
+        )
     dupes = exact_duplicates([r.text for r in records])
     removed = [{"id": records[i].id, "duplicate_of": records[j].id} for i, j in sorted(dupes.items())]
     records = [r for i, r in enumerate(records) if i not in dupes]
@@ -140,17 +184,17 @@ def build_dataset(config: Config, on_error: str = "stop", force: bool = True) ->
     splits = split_records(records, groups, config)
 
     fingerprint = records_fingerprint(splits)
-    report = dataset_report(splits, config.labels, removed, pairs, records, unlabeled, skipped)
+    report = dataset_report(splits, config.labels, removed, pairs, records, summary["unlabeled"], summary["skipped"])
+    report["rule_report"] = summary["rule_report"]
     info = {
         "builder_version": BUILDER_VERSION,
         "input_fingerprint": input_fingerprint(config),
         "fingerprint": fingerprint,
-        "seeds_dir": config.data.seeds_dir,
-        "labels": config.data.labels,
+        "source": {"format": config.data.format, "path": config.data.source, "labels": config.data.labels, "rules": config.data.rules},
         "split": config.to_dict()["split"],
     }
     save_dataset(splits, config.labels, out_dir, {BUILD_INFO: info, REPORT: report})
-    return BuildResult(out_dir, fingerprint, report["counts"], report, skipped=skipped)
+    return BuildResult(out_dir, fingerprint, report["counts"], report, skipped=summary["skipped"])
 
 
 def split_records(records: Sequence[Record], groups: Sequence[int], config: Config) -> dict[str, list[Record]]:
@@ -219,6 +263,7 @@ def dataset_report(
             {"a": records[i].id, "b": records[j].id, "jaccard": jac} for i, j, jac in pairs
         ],
         "label_sources": dict(Counter(r.label_source for r in everything)),
+        "topic_sources": dict(Counter(r.topic_source.split(":")[0] for r in everything)),
         "unlabeled_articles": unlabeled,
         "skipped_files": skipped,
         "warnings": warnings,
@@ -241,6 +286,8 @@ def save_dataset(
         "topics": datasets.Sequence(datasets.ClassLabel(names=list(labels.topics))),
         "tone": datasets.ClassLabel(names=list(labels.tone)) if labels.tone else datasets.Value("string"),
         "label_source": datasets.Value("string"),
+        "topic_source": datasets.Value("string"),
+        "tone_source": datasets.Value("string"),
     }
     columns = {
         "id": lambda r: r.id,
@@ -250,12 +297,16 @@ def save_dataset(
         "topics": lambda r: list(r.topics),
         "tone": lambda r: r.tone,
         "label_source": lambda r: r.label_source,
+        "topic_source": lambda r: r.topic_source,
+        "tone_source": lambda r: r.tone_source,
     }
     features = datasets.Features(schema)
     dd = datasets.DatasetDict(
         {
             name: datasets.Dataset.from_dict({k: [get(r) for r in rows] for k, get in columns.items()}, features=features)
+            # An empty split (validation = 0) is left out: arrow cannot reload a zero-shard split.
             for name, rows in splits.items()
+            if rows
         }
     )
     out_dir = out_dir.resolve()
@@ -307,6 +358,8 @@ def load_splits(path: Path, split_names: Sequence[str] | None = None) -> dict[st
                 title=row["title"],
                 label_source=row["label_source"],
                 published=row["published"],
+                topic_source=row.get("topic_source", row["label_source"]),
+                tone_source=row.get("tone_source", row["label_source"]),
             )
             for row in ds
         ]

@@ -61,15 +61,18 @@ def bbc(root: Path | None = None) -> list[Doc]:
 _REUTERS = re.compile(r"<REUTERS([^>]*)>(.*?)</REUTERS>", re.S)
 
 
-def reuters(root: Path | None = None) -> list[Doc]:
-    """Reuters-21578 ModApte documents (train and test, TOPICS="YES"); id ``reuters/<NEWID>``."""
+def reuters(root: Path | None = None, modapte: bool = True) -> list[Doc]:
+    """Reuters-21578 ModApte documents (train and test, TOPICS="YES"); id ``reuters/<NEWID>``.
+
+    ``modapte=False`` also keeps the train/test documents without TOPICS="YES" (the real-news dev
+    set samples all test stories, whatever their Reuters categories)."""
     root = _need((root or shared_data_dir()) / "reuters21578", "Reuters-21578")
     docs = []
     for path in sorted(root.glob("reut2-*.sgm.gz")):
         sgm = gzip.open(path, "rb").read().decode("latin-1")
         for attrs_text, body in _REUTERS.findall(sgm):
             attrs = dict(re.findall(r'(\w+)="([^"]*)"', attrs_text))
-            if attrs.get("TOPICS") != "YES" or attrs.get("LEWISSPLIT") not in ("TRAIN", "TEST"):
+            if (modapte and attrs.get("TOPICS") != "YES") or attrs.get("LEWISSPLIT") not in ("TRAIN", "TEST"):
                 continue
             topics_block = re.search(r"<TOPICS>(.*?)</TOPICS>", body, re.S)
             topics = tuple(re.findall(r"<D>(.*?)</D>", topics_block.group(1))) if topics_block else ()
@@ -138,7 +141,7 @@ def iter_real_dev(labels_path: Path | None = None, root: Path | None = None) -> 
     records = [json.loads(line) for line in labels_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     wanted = {r["id"].split("/")[0] for r in records}
     index: dict[str, Doc] = {}
-    loaders = {"bbc": bbc, "reuters": reuters, "agnews": ag_news}
+    loaders = {"bbc": bbc, "reuters": lambda r: reuters(r, modapte=False), "agnews": ag_news}
     for source in sorted(wanted):
         index.update((d.id, d) for d in loaders[source](root))
     for record in records:

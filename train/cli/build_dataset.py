@@ -15,7 +15,7 @@ def build_dataset_cli(
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     on_error: str = typer.Option("stop", help="On an unreadable article: stop, or skip it and list it."),
 ) -> None:
-    """Parse seeds/, label, de-duplicate and split; save a Hugging Face DatasetDict and a report."""
+    """Read and label the articles, de-duplicate and split; save a Hugging Face DatasetDict and a report."""
     with cli_errors():
         if on_error not in ("stop", "skip"):
             raise typer.BadParameter("must be stop or skip", param_hint="--on-error")
@@ -25,6 +25,7 @@ def build_dataset_cli(
         cfg = load_config(config_path(config), set_)
         result = build_dataset(cfg, on_error=on_error)
         typer.echo(format_summary(result.path, result.report))
+        typer.echo(f"report: {result.path / 'dataset_report.json'}")
 
 
 def format_summary(path: Path, report: dict) -> str:
@@ -44,8 +45,23 @@ def format_summary(path: Path, report: dict) -> str:
         lines.append(f"near-duplicate pairs kept in one split: {len(report['near_duplicate_pairs'])}")
     if report["unlabeled_articles"]:
         lines.append(f"articles without a label (not used): {len(report['unlabeled_articles'])}")
+    rules = report.get("rule_report")
+    if rules:
+        rows = [
+            [name, r["label"], _pct(r["coverage"]), _pct(r["overlap"]), _pct(r["conflict"]), _pct(r["precision"]), _pct(r["recall"])]
+            for name, r in rules["rules"].items()
+        ]
+        lines += ["", f"labeling rules on {rules['n']} articles (precision/recall against gold labels):",
+                  table(rows, ["rule", "label", "coverage", "overlap", "conflict", "precision", "recall"])]
+    sources = report.get("label_sources", {})
+    if set(sources) - {"gold"}:
+        lines.append("label sources: " + ", ".join(f"{k} {v}" for k, v in sorted(sources.items())))
     for problem in report["skipped_files"]:
         lines.append(f"skipped: {problem}")
     for warning in report["warnings"]:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
