@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install train test test-slow clean
+.PHONY: install train test test-slow real-dev clean
 
 # One install step shared by every target; re-run only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -18,6 +18,10 @@ train: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Seed-test vs real-news dev figures of the latest model (needs ../shared/data; skips without it).
+real-dev: $(STAMP)
+	$(BIN)/python -m train.real_dev
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
