@@ -1,4 +1,4 @@
-"""`artclf models list|show`: the saved versions and what each one is."""
+"""`artclf models list|show|diff|promote|remove|audit`: the saved versions and what each one is."""
 
 from __future__ import annotations
 
@@ -10,14 +10,19 @@ import typer
 
 from train.cli._util import cli_errors, table
 
-app = typer.Typer(help="List and inspect saved model versions.", no_args_is_help=True)
+app = typer.Typer(help="List, inspect, compare, alias, remove and audit saved model versions.", no_args_is_help=True)
+
+REF_HELP = "latest, a version like v3, an alias like production, or a model folder."
 
 
 def list_models(models_dir: Path = Path("models")) -> list[dict[str, Any]]:
     """One summary per saved version, oldest first."""
     from train.errors import ArtclfError
-    from train.registry import list_versions, read_manifest
+    from train.registry import list_versions, read_aliases, read_manifest
 
+    aliases: dict[str, list[str]] = {}
+    for alias, version in read_aliases(models_dir).items():
+        aliases.setdefault(version, []).append(alias)
     out = []
     for path in list_versions(models_dir):
         try:
@@ -35,16 +40,100 @@ def list_models(models_dir: Path = Path("models")) -> list[dict[str, Any]]:
                 "topic_micro_f1": test.get("topic", {}).get("micro_f1"),
                 "tone_accuracy": test.get("tone", {}).get("accuracy"),
                 "bytes": sum(f.get("bytes", 0) for f in m.get("files", {}).values()),
+                "aliases": sorted(aliases.get(path.name, [])),
             }
         )
     return out
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _size(n: Any) -> str:
+    if not isinstance(n, int):
+        return "-"
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
 def show_model(ref: str, models_dir: Path = Path("models")) -> dict[str, Any]:
+    """The version's manifest plus its folder; canary texts and scores are left out (long, internal)."""
     from train.registry import read_manifest, resolve_ref
 
     path = resolve_ref(ref, models_dir)
-    return {"path": str(path), **read_manifest(path)}
+    manifest = read_manifest(path)
+    canaries = manifest.pop("canaries", None)
+    if canaries:
+        manifest["canaries"] = {"count": len(canaries.get("texts", [])), "tolerance": canaries.get("tolerance")}
+    return {"path": str(path), **manifest}
+
+
+def format_show(info: dict[str, Any]) -> str:
+    """Metadata, headline and per-label metrics, thresholds: what `models show` prints."""
+    lines = [
+        f"{info.get('version')}  {info['path']}",
+        f"created        {info.get('created')}",
+        f"config         {info.get('config_name')} ({info.get('config_path') or 'built-in defaults'}, fingerprint {str(info.get('config_fingerprint', ''))[:12]})",
+        f"dataset        {(info.get('dataset') or {}).get('fingerprint')}",
+        f"labels         topics: {', '.join(info.get('labels', {}).get('topics', [])) or '-'}; tone: {', '.join(info.get('labels', {}).get('tone', [])) or '-'}",
+        f"libraries      " + ", ".join(f"{k} {v}" for k, v in (info.get("library_versions") or {}).items()),
+        f"git            {(info.get('git') or {}).get('commit', 'unknown')}{' (dirty)' if (info.get('git') or {}).get('dirty') else ''}",
+        f"format         {info.get('format_version')}; files: " + ", ".join(f"{n} ({_size(f.get('bytes'))})" for n, f in (info.get("files") or {}).items()),
+    ]
+    for split, m in (info.get("metrics") or {}).items():
+        lines.append(f"\n== {split} ({m.get('n', '?')} articles) ==")
+        for task, values in m.items():
+            if not isinstance(values, dict):
+                continue
+            headline = ", ".join(f"{k} {_cell(v)}" for k, v in values.items() if not isinstance(v, (dict, list)))
+            lines.append(f"{task}: {headline}")
+            per_label = values.get("per_label") or {}
+            if per_label:
+                lines.append(table([[label, _cell(v.get("precision")), _cell(v.get("recall")), _cell(v.get("f1")), v.get("support")]
+                                    for label, v in per_label.items()], ["label", "precision", "recall", "F1", "support"]))
+    thresholds = info.get("thresholds") or {}
+    if thresholds:
+        lines.append("\n== topic thresholds (folded into intercepts; predicted when score >= 0.5) ==")
+        lines.append(table([[label, _cell(t.get("decision")), _cell(t.get("probability")), _cell(t.get("fold_std")),
+                             ", ".join(str(x) for x in t.get("fold_thresholds", []))] for label, t in thresholds.items()],
+                           ["label", "decision", "probability", "fold std", "per fold"]))
+    return "\n".join(lines)
+
+
+def diff_models(a: str, b: str, models_dir: Path = Path("models")) -> dict[str, Any]:
+    from train.registry import diff_versions
+
+    return diff_versions(a, b, models_dir)
+
+
+def promote_model(ref: str, alias: str, models_dir: Path = Path("models")) -> tuple[str, str | None]:
+    from train.registry import promote
+
+    return promote(ref, alias, models_dir)
+
+
+def remove_model(ref: str, models_dir: Path = Path("models")) -> Path:
+    from train.registry import remove_version
+
+    return remove_version(ref, models_dir)
+
+
+def audit_file(path: Path) -> list[dict[str, Any]]:
+    """Types each skops file would create: a .skops file, or every .skops file of a version folder."""
+    from train import skops_io
+    from train.errors import ArtclfError
+
+    if path.is_dir():
+        targets = sorted(path.glob("*.skops"))
+        if not targets:
+            raise ArtclfError(f"{path}: no .skops files in this folder; pass a .skops file or a version folder")
+    elif path.is_file():
+        targets = [path]
+    else:
+        raise ArtclfError(f"{path}: no such file or folder")
+    return [skops_io.audit(t) for t in targets]
 
 
 @app.command("list")
@@ -65,19 +154,94 @@ def list_cli(
             table(
                 [
                     [r["version"], r.get("created", "?"), r.get("config", "?"), r.get("dataset", ""),
-                     r.get("topic_micro_f1", r.get("error", "")), r.get("tone_accuracy", ""), r.get("bytes", "")]
+                     _cell(r.get("topic_micro_f1", r.get("error", ""))), _cell(r.get("tone_accuracy")),
+                     _size(r.get("bytes")), ",".join(r.get("aliases", []))]
                     for r in rows
                 ],
-                ["version", "created", "config", "dataset", "topic micro-F1", "tone acc", "bytes"],
+                ["version", "created", "config", "dataset", "topic micro-F1", "tone acc", "size", "aliases"],
             )
         )
 
 
 @app.command("show")
 def show_cli(
-    ref: str = typer.Argument(..., help="latest, a version like v3, or a model folder."),
+    ref: str = typer.Argument(..., help=REF_HELP),
+    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    summary: bool = typer.Option(False, "--summary", help="Readable summary instead of the manifest as JSON."),
+) -> None:
+    """Print a version's manifest as JSON (metadata, metrics per label, thresholds), or --summary."""
+    with cli_errors():
+        info = show_model(ref, models_dir)
+        typer.echo(format_show(info) if summary else json.dumps(info, indent=2))
+
+
+@app.command("diff")
+def diff_cli(
+    a: str = typer.Argument(..., help=REF_HELP),
+    b: str = typer.Argument(..., help=REF_HELP),
+    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    json_: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Config keys, metrics, thresholds and provenance that differ between two versions."""
+    with cli_errors():
+        result = diff_models(a, b, models_dir)
+        if json_:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        sections = [k for k in result if k not in ("a", "b")]
+        rows = [[f"{section}: {key}" if section != "config" else key, _cell(va), _cell(vb)]
+                for section in sections for key, (va, vb) in result[section].items()]
+        if not rows:
+            typer.echo(f"{result['a']} and {result['b']} have the same config, metrics, thresholds and libraries")
+            return
+        typer.echo(table(rows, ["key", result["a"], result["b"]]))
+
+
+@app.command("promote")
+def promote_cli(
+    ref: str = typer.Argument(..., help=REF_HELP),
+    alias: str = typer.Option(..., "--alias", help="The alias to point at this version, e.g. production."),
     models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
 ) -> None:
-    """Print a version's manifest: config, labels, thresholds, metrics, provenance."""
+    """Point an alias (e.g. production) at a version; apps then load it by that name."""
     with cli_errors():
-        typer.echo(json.dumps(show_model(ref, models_dir), indent=2))
+        version, previous = promote_model(ref, alias, models_dir)
+        was = f" (was {previous})" if previous and previous != version else ""
+        typer.echo(f"{alias} -> {version}{was}")
+
+
+@app.command("remove")
+def remove_cli(
+    ref: str = typer.Argument(..., help=REF_HELP),
+    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a version (asks first; refuses a version an alias points at)."""
+    with cli_errors():
+        from train.registry import resolve_ref
+
+        path = resolve_ref(ref, models_dir)
+        if not yes and not typer.confirm(f"remove {path}?", default=False):
+            typer.echo("nothing removed")
+            raise typer.Exit(1)
+        removed = remove_model(ref, models_dir)
+        typer.echo(f"removed {removed}")
+
+
+@app.command("audit")
+def audit_cli(
+    path: Path = typer.Argument(..., help="A .skops file, or a version folder (audits each .skops file)."),
+    json_: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Print the types a skops file would create when loaded, and which ones artclf refuses."""
+    with cli_errors():
+        reports = audit_file(path)
+        if json_:
+            typer.echo(json.dumps(reports, indent=2))
+            return
+        for report in reports:
+            typer.echo(f"{report['path']}:")
+            for t in report["types"]:
+                typer.echo(f"  {t}{'   <- not trusted: artclf refuses this file' if t in report['refused'] else ''}")
+            verdict = "refused: " + ", ".join(report["refused"]) if report["refused"] else "all types trusted"
+            typer.echo(f"  => {verdict}")

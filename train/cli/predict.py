@@ -17,10 +17,16 @@ BATCH = 256
 
 def looks_like_model(arg: str, models_dir: Path) -> bool:
     """Whether the first positional argument names a model rather than a text to classify."""
-    from train.registry import MANIFEST, version_number
+    from train.errors import ArtclfError
+    from train.registry import MANIFEST, read_aliases, version_number
 
     if arg == "latest" or version_number(arg) is not None:
         return True
+    try:
+        if arg in read_aliases(models_dir):
+            return True
+    except ArtclfError:
+        pass  # a broken aliases.json is reported when the model is resolved
     path = Path(arg)
     return len(arg) < 4096 and "\n" not in arg and path.is_dir() and (path / MANIFEST).is_file()
 
@@ -62,11 +68,14 @@ def stdin_records(stream: TextIO) -> Iterator[tuple[Any, str]]:
         yield obj.get("id"), text
 
 
-def predict_stream(model: Any, items: Iterable[tuple[Any, str]]) -> Iterator[dict[str, Any]]:
-    """One result per (id, text), classified in batches so memory stays flat on long streams."""
+def predict_stream(model: Any, items: Iterable[tuple[Any, str]], explain: int = 0) -> Iterator[dict[str, Any]]:
+    """One result per (id, text), classified in batches so memory stays flat on long streams.
+    With ``explain`` > 0 each result also carries the top ``explain`` n-grams per predicted label."""
     iterator = iter(items)
     while batch := list(islice(iterator, BATCH)):
-        for (item_id, _), result in zip(batch, model.classify([t for _, t in batch])):
+        texts = [t for _, t in batch]
+        results = model.explain_batch(texts, explain) if explain > 0 else model.classify(texts)
+        for (item_id, _), result in zip(batch, results):
             yield ({"id": item_id} if item_id is not None else {}) | result
 
 
@@ -75,8 +84,11 @@ def predict_cli(
     file: Optional[list[Path]] = typer.Option(None, "--file", "-f", help="An article file to classify (repeatable)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model reference (default: latest)."),
     models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    explain: bool = typer.Option(False, "--explain", help="Add the n-grams that pushed each predicted label most."),
+    top: int = typer.Option(5, "--top", min=1, help="How many n-grams per label with --explain."),
+    version_policy: str = typer.Option("warn", "--version-policy", help="Library version mismatch: warn, strict (refuse) or ignore."),
 ) -> None:
-    """Print one JSON line per article: topics, topic_scores, tone, tone_scores."""
+    """Print one JSON line per article: topics, topic_scores, tone, tone_scores (and explanation)."""
     with cli_errors():
         from train.errors import ArtclfError
         from train.registry import load_model
@@ -84,7 +96,7 @@ def predict_cli(
         args = list(args or [])
         if model is None and args and looks_like_model(args[0], models_dir):
             model = args.pop(0)
-        loaded = load_model(model or "latest", models_dir)
+        loaded = load_model(model or "latest", models_dir, version_policy=version_policy)
         items: list[tuple[Any, str]] = [(None, t) for t in args if t != "-"]
         items += [(p.stem, file_text(p)) for p in file or []]
         if not items and "-" not in args:
@@ -92,6 +104,6 @@ def predict_cli(
         stream: Iterable[tuple[Any, str]] = items
         if "-" in args:
             stream = [*items, *stdin_records(sys.stdin)] if items else stdin_records(sys.stdin)
-        for result in predict_stream(loaded, stream):
+        for result in predict_stream(loaded, stream, top if explain else 0):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         sys.stdout.flush()
