@@ -275,3 +275,24 @@ def test_dask_threads_cluster_gives_the_local_results(compared, tmp_path):
 @pytest.mark.slow
 def test_dask_process_cluster_gives_the_local_results(compared, tmp_path):
     _dask_equals_local(True, compared, tmp_path)
+
+
+def test_runs_with_a_same_named_but_edited_config_stay_apart(compared, tmp_path):
+    from train.compare import load_runs
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    first = json.loads(sorted(compared["runs"].glob("r*.json"))[0].read_text())
+    (runs / "r1.json").write_text(json.dumps(first))
+    edited = json.loads(json.dumps(first))
+    edited["configs"] = [dict(edited["configs"][1], name="experiment", fingerprint="f" * 64)]
+    (runs / "r2.json").write_text(json.dumps(edited))
+    result = load_runs(["r1", "r2"], runs)
+    assert [c.name for c in result.configs] == ["experiment", "bad", "experiment@r2"]
+    assert set(result.summary()["topic"]) == {"experiment", "bad", "experiment@r2"}
+
+    other = json.loads(json.dumps(first))
+    other["folds"] = 4
+    (runs / "r3.json").write_text(json.dumps(other))
+    with pytest.raises(ArtclfError, match="different --folds"):
+        load_runs(["r1", "r3"], runs)
