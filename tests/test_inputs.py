@@ -142,7 +142,7 @@ def test_build_never_leaves_a_half_written_dataset(corpus, monkeypatch):
     with pytest.raises(ArtclfError, match="cannot write the dataset .*No space left"):
         build_dataset(cfg)
     assert sorted(p.name for p in corpus["dataset"].iterdir()) == before
-    assert [p.name for p in corpus["dataset"].parent.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in corpus["dataset"].parent.iterdir() if ".tmp-" in p.name or ".old-" in p.name] == []
 
 
 def test_planted_near_duplicate_never_crosses_splits(corpus):
@@ -168,3 +168,17 @@ def test_time_split_trains_on_older_articles(corpus):
     newest_train = max(r.published for r in splits["train"])
     oldest_test = min(r.published for r in splits["test"])
     assert newest_train <= oldest_test
+
+
+def test_rule_labeled_articles_only_train_and_gold_is_evaluated(corpus, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nname = "oil"\nlabel = "topics:energy"\nkeywords = ["oil"]\n')
+    for i in range(6):
+        (corpus["seeds"] / f"95{i}_unlabeled.txt").write_text(f"Unlabeled {i}\n\nOil barrels and crude oil news number {i} from the wire.\n")
+    cfg = load_config(corpus["config"], [f'data.rules="{rules}"'])
+    result = build_dataset(cfg)
+    splits = load_splits(result.path)
+    weak = {r.id: name for name, rows in splits.items() for r in rows if r.topic_source.startswith("rules")}
+    assert sorted(weak) == [f"95{i}_unlabeled" for i in range(6)]
+    assert set(weak.values()) == {"train"}
+    assert all(r.label_source == "gold" for name in ("validation", "test") for r in splits[name])

@@ -181,11 +181,12 @@ def build_dataset(config: Config, on_error: str = "stop", force: bool = True) ->
     records = [r for i, r in enumerate(records) if i not in dupes]
     pairs = near_duplicate_pairs([r.text for r in records], config.split.near_duplicate_jaccard)
     groups = duplicate_groups(len(records), pairs)
-    splits = split_records(records, groups, config)
+    splits, dropped = split_records(records, groups, config)
 
     fingerprint = records_fingerprint(splits)
     report = dataset_report(splits, config.labels, removed, pairs, records, summary["unlabeled"], summary["skipped"])
     report["rule_report"] = summary["rule_report"]
+    report["weak_dropped_near_test"] = dropped
     info = {
         "builder_version": BUILDER_VERSION,
         "input_fingerprint": input_fingerprint(config),
@@ -197,19 +198,44 @@ def build_dataset(config: Config, on_error: str = "stop", force: bool = True) ->
     return BuildResult(out_dir, fingerprint, report["counts"], report, skipped=summary["skipped"])
 
 
-def split_records(records: Sequence[Record], groups: Sequence[int], config: Config) -> dict[str, list[Record]]:
+def is_gold(record: Record) -> bool:
+    """Whether every label of the record is a human one (not from the labeling rules)."""
+    return not record.topic_source.startswith("rules") and not record.tone_source.startswith("rules")
+
+
+def split_records(
+    records: Sequence[Record], groups: Sequence[int], config: Config
+) -> tuple[dict[str, list[Record]], list[str]]:
+    """Split gold records train/validation/test; rule-labeled records only ever go to train.
+
+    Metrics must be measured against human labels, so weakly labeled articles are training data
+    only. One whose near-duplicate group holds a validation or test article is dropped (its id is
+    returned) rather than let a copy cross into train.
+    """
     s = config.split
     fractions = [1.0 - s.validation - s.test, s.validation, s.test]
     used = [i for i, f in enumerate(fractions) if f > 0]
+    gold = [i for i, r in enumerate(records) if is_gold(r)]
+    gold_groups = [groups[i] for i in gold]
     if s.method == "time":
-        parts = time_split([r.published for r in records], [fractions[i] for i in used], groups)
+        parts = time_split([records[i].published for i in gold], [fractions[i] for i in used], gold_groups)
     else:
-        label_sets = [[f"topic:{t}" for t in r.topics] + [f"tone:{r.tone}"] for r in records]
-        parts = iterative_stratification(label_sets, [fractions[i] for i in used], s.seed, groups)
+        label_sets = [[f"topic:{t}" for t in records[i].topics] + [f"tone:{records[i].tone}"] for i in gold]
+        parts = iterative_stratification(label_sets, [fractions[i] for i in used], s.seed, gold_groups)
     out: dict[str, list[Record]] = {name: [] for name in SPLITS}
-    for record, part in zip(records, parts):
-        out[SPLITS[used[part]]].append(record)
-    return out
+    group_split: dict[int, str] = {}
+    for i, part in zip(gold, parts):
+        out[SPLITS[used[part]]].append(records[i])
+        group_split[groups[i]] = SPLITS[used[part]]
+    dropped = []
+    for i, record in enumerate(records):
+        if is_gold(record):
+            continue
+        if group_split.get(groups[i], "train") == "train":
+            out["train"].append(record)
+        else:
+            dropped.append(record.id)
+    return out, dropped
 
 
 def dataset_report(
