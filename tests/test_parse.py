@@ -32,6 +32,10 @@ def test_original_seed_article_fields():
         ("NAIROBI, Kenya — Kenya's energy regulator raised", "Nairobi", None, "Kenya's energy"),
         ("LONDON — Britain's grid operator warned", "London", None, "Britain's grid"),
         ("US officials said the talks would continue", None, None, "US officials said"),
+        ("ARMONK, N.Y., April 15 (Reuters) - IBM said profit rose", "Armonk", "Reuters", "IBM said"),
+        ("ST. LOUIS, Mo., June 3 - Profit rose", "St. Louis", None, "Profit rose"),
+        ("WASHINGTON, D.C. - The talks began", "Washington", None, "The talks began"),
+        ("NOTE: figures are unaudited", None, None, "NOTE: figures"),
     ],
 )
 def test_dateline_styles(first_paragraph, city, agency, body_start):

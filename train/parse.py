@@ -48,7 +48,7 @@ _CITY = r"(?P<city>[A-Z][A-Z'’.\-]*(?:\s[A-Z][A-Z'’.\-]*){0,3})"
 _DATELINE_PATTERNS = [
     re.compile(rf"^{_CITY},\s+(?P<date>[A-Z][a-z]+\.?\s+\d{{1,2}})\.\s+/(?P<agency>[^/\n]{{2,30}})/\.\s*"),
     re.compile(
-        rf"^{_CITY}(?:,\s+(?P<region>[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+){{0,2}})\b(?!\.?\s*\d))?"
+        rf"^{_CITY}(?:,\s+(?P<region>[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+){{0,2}})(?=[,\s(—–-])(?!\.?\s*\d))?"
         rf"(?:,\s+(?P<date>[A-Z][a-z]+\.?\s+\d{{1,2}}))?"
         rf"(?:\s+\((?P<agency>[^)\n]{{2,30}})\))?\s*(?P<dash>-{{1,2}}|—|–|:)?\s+"
     ),
@@ -67,6 +67,11 @@ _BOILERPLATE = [
         r"^copyright\b.*$",
     )
 ]
+
+
+# Capitalised words that open a paragraph like a dateline but are editorial labels.
+_NOT_CITIES = {"NOTE", "NOTES", "UPDATE", "CORRECTION", "CORRECTED", "EDITOR", "EDITORS", "BREAKING", "FLASH",
+               "URGENT", "ADVISORY", "WARNING", "Q", "A", "PHOTO", "VIDEO", "WATCH", "LIVE", "ANALYSIS", "OPINION"}
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,7 @@ def _match_dateline(block: str) -> re.Match[str] | None:
             match.group(g) for g in ("agency", "date", "region", "dash")
         ):
             continue
-        if len(match.group("city")) < 2:
+        if len(match.group("city")) < 2 or match.group("city").strip(" .:") in _NOT_CITIES:
             continue
         return match
     return None
