@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install train test test-slow real-dev clean
+.PHONY: install train test test-slow real-dev clean bench bench-quick
 
 # One install step shared by every target; re-run only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -25,6 +25,19 @@ real-dev: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Benchmarks on ../shared/data, not part of `make test`: regenerates BENCHMARKS.md (~15 min).
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run
+
+# A smoke run on subsampled data (under 2 minutes); prints the report, writes no file.
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --quick
 
 clean:
 	rm -rf $(VENV) data/dataset

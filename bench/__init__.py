@@ -1,0 +1,1 @@
+"""Benchmarks on the public datasets in ../shared/data (``make bench``); not an installed package."""
