@@ -296,3 +296,23 @@ def test_runs_with_a_same_named_but_edited_config_stay_apart(compared, tmp_path)
     (runs / "r3.json").write_text(json.dumps(other))
     with pytest.raises(ArtclfError, match="different --folds"):
         load_runs(["r1", "r3"], runs)
+
+
+def test_an_interrupted_comparison_keeps_the_configs_it_finished(corpus, tmp_path, monkeypatch):
+    import train.compare as compare_module
+
+    real = compare_module.score_fold
+
+    def failing(cfg, records, fold):
+        if cfg.name == "svm":
+            raise KeyboardInterrupt
+        return real(cfg, records, fold)
+
+    svm = variant(corpus["config"], "svm", "topic", 'classifier = "linear_svc"')
+    monkeypatch.setattr(compare_module, "score_fold", failing)
+    with pytest.raises(KeyboardInterrupt):
+        compare_module.compare([corpus["config"], svm], folds=2, runs_dir=tmp_path / "runs")
+    assert not list((tmp_path / "runs").glob("r*.json"))  # no run recorded for unfinished work
+    monkeypatch.setattr(compare_module, "score_fold", real)
+    again = compare_module.compare([corpus["config"]], folds=2, runs_dir=tmp_path / "runs")
+    assert again.computed == []

@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -273,13 +273,14 @@ def _run_parallel(
     backend: str,
     scheduler: str | None,
     progress: bool,
-) -> Iterable[tuple[str, int, dict[str, Any]]]:
+) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """Score (config, fold) pairs in parallel, yielding results as they finish."""
     import contextlib
 
     import joblib
 
     if not tasks:
-        return []
+        return
     stack = contextlib.ExitStack()
     if backend == "dask":
         try:
@@ -301,14 +302,12 @@ def _run_parallel(
             joblib.delayed(_score_task)(cfg, records, fold) for cfg, fold in tasks
         )
         bar = _progress(len(tasks), progress)
-        out = []
         try:
             for item in results:
-                out.append(item)
+                yield item
                 bar(1)
         finally:
             bar(None)
-        return out
 
 
 def _progress(total: int, enabled: bool) -> Callable[[int | None], None]:
@@ -374,12 +373,14 @@ def compare(
         else:
             todo += [(cfg, f) for f in fold_list]
     computed: dict[str, dict[int, dict[str, Any]]] = {}
+    by_fp = {cfg.fingerprint(): (path, cfg) for path, cfg in zip(paths, configs)}
     for fp, order, result in _run_parallel(todo, records, n_jobs, backend, scheduler, progress):
-        computed.setdefault(fp, {})[order] = result
-    for path, cfg in zip(paths, configs):
-        fp = cfg.fingerprint()
-        if fp in computed:
-            fold_results = [computed[fp][k] for k in sorted(computed[fp])]
+        done = computed.setdefault(fp, {})
+        done[order] = result
+        if len(done) == len(fold_list):
+            # Cached as soon as a config's folds are all in, so an interrupted run keeps them.
+            path, cfg = by_fp[fp]
+            fold_results = [done[k] for k in sorted(done)]
             write_cache(runs, keys[fp], cfg, fold_results)
             results[fp] = ConfigResult(cfg.name, str(path), fp, cfg.to_dict(), fold_results)
     comparison = Comparison(
