@@ -77,9 +77,11 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class FeaturesConfig:
-    ngram_range: tuple[int, int] = (1, 2)
+    # Unigrams in at least two training articles: on the real-news dev set they beat (1, 2) and
+    # min_df = 1 (topic micro-F1 0.879 vs 0.857 with 781 seeds), and the model is smaller.
+    ngram_range: tuple[int, int] = (1, 1)
     sublinear_tf: bool = True
-    min_df: int = 1
+    min_df: int = 2
     max_df: float = 1.0
     # 0 keeps every term.
     max_features: int = 0
