@@ -97,4 +97,4 @@ def test_missing_config_file(tmp_path):
 
 def test_fingerprint_changes_with_values_only():
     assert Config().fingerprint() == load_config(None, []).fingerprint()
-    assert Config().fingerprint() != load_config(None, ["features.min_df=2"]).fingerprint()
+    assert Config().fingerprint() != load_config(None, ["features.min_df=3"]).fingerprint()
