@@ -8,6 +8,15 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests are reproducible (same examples every run, no example database written into the
+# repository) and bounded: few examples, and a deadline generous enough to flag only a hang.
+settings.register_profile(
+    "artclf", derandomize=True, database=None, deadline=5000, max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("artclf")
 
 SENTENCES = {
     "diplomacy": [

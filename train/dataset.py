@@ -7,15 +7,17 @@ for staleness checks and model manifests) and ``dataset_report.json`` beside it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from train.config import Config, LabelsConfig
 from train.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
@@ -107,8 +109,11 @@ def label_articles(config: Config, on_error: str = "stop") -> tuple[list[Record]
     for article_id, label in items.labels.items():
         partial[article_id] = _checked_partial(label, config.labels)
     if config.data.labels:
-        for article_id, label in read_labels(Path(config.data.labels), config.labels, known).items():
-            partial[article_id] = PartialLabel(label.topics, label.tone or None, label.source)
+        # A label for an article skipped as unreadable is fine: the article is simply not used.
+        gold = read_labels(Path(config.data.labels), config.labels, known | items.skipped_ids)
+        for article_id, label in gold.items():
+            if article_id in known:
+                partial[article_id] = PartialLabel(label.topics, label.tone or None, label.source)
     rules = load_rules(Path(config.data.rules), config.labels) if config.data.rules else []
     need_tone = bool(config.labels.tone)
 
@@ -345,16 +350,58 @@ def save_dataset(
             dd.save_to_disk(str(tmp))
             for name, payload in extra_json.items():
                 (tmp / name).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-            if out_dir.exists():
-                os.rename(out_dir, old)
-            os.rename(tmp, out_dir)
+            # Two builds (two trains) may finish together: one swap at a time, or a rename races.
+            with _swap_lock(out_dir):
+                _recover_killed_builds(out_dir)
+                if out_dir.exists():
+                    os.rename(out_dir, old)
+                os.rename(tmp, out_dir)
         finally:
+            if old.exists() and not out_dir.exists():
+                # Interrupted (Ctrl-C) between the two renames: put the last good dataset back.
+                os.rename(old, out_dir)
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         raise ArtclfError(
             f"{out_dir}: cannot write the dataset ({exc.strerror or exc}); check free space and permissions"
         ) from None
+
+
+@contextlib.contextmanager
+def _swap_lock(out_dir: Path) -> Iterator[None]:
+    import fcntl
+
+    with (out_dir.parent / f".{out_dir.name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _recover_killed_builds(out_dir: Path) -> None:
+    """Tidy after builds that were SIGKILLed: delete their half-written ``.NAME.tmp-PID`` folders,
+    and if one died between its two renames (no dataset, only ``.NAME.old-PID``), restore that."""
+    pattern = re.compile(rf"^\.{re.escape(out_dir.name)}\.(tmp|old)-(\d+)$")
+    for path in sorted(out_dir.parent.iterdir()):
+        match = pattern.match(path.name)
+        if not match or _pid_alive(int(match.group(2))):
+            continue
+        if match.group(1) == "old" and not out_dir.exists():
+            os.rename(path, out_dir)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def load_splits(path: Path, split_names: Sequence[str] | None = None) -> dict[str, list[Record]]:

@@ -14,6 +14,7 @@ fill what is missing later.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ class SourceItems:
     articles: list[Article]
     labels: dict[str, PartialLabel] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    # Ids of articles skipped with --on-error skip: their gold labels are not errors, just unused.
+    skipped_ids: set[str] = field(default_factory=set)
 
 
 def read_source(config: Config, on_error: str = "stop") -> SourceItems:
@@ -59,12 +62,40 @@ def _read_txt_folder(folder: Path, on_error: str) -> SourceItems:
     items = SourceItems([])
     for path in paths:
         try:
-            items.articles.append(read_article(path))
+            items.articles.append(read_article(checked_path(path, folder)))
         except ArtclfError as exc:
             if on_error == "stop":
                 raise
             items.skipped.append(str(exc))
+            items.skipped_ids.add(path.stem)
     return items
+
+
+def checked_path(path: Path, root: Path) -> Path:
+    """``path`` if it is safe to read as an article of the folder ``root``, else a per-file error.
+
+    Refused: a symlink leading outside ``root`` (a scraped folder must not pull in /etc/passwd or
+    another user's files), and a file name that is not UTF-8 or holds control characters (it could
+    not be stored as an id, nor shown on one line).
+    """
+    if _bad_name(path.name):
+        # Undecodable bytes shown as \xff and control characters escaped, so the message stays one line.
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in os.fsencode(path).decode("utf-8", "backslashreplace"))
+        raise ArtclfError(f"{shown}: file name is not UTF-8 or holds control characters; rename the file")
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise ArtclfError(f"{path}: symlink to {target}, outside {root}; refusing to read it; "
+                              "copy the file into the folder or remove the link")
+    return path
+
+
+def _bad_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept by Python as lone surrogates
+        return True
+    return any(ord(c) < 32 or ord(c) == 127 for c in name)
 
 
 def _read_label_folders(root: Path, config: Config, on_error: str) -> SourceItems:
@@ -85,11 +116,12 @@ def _read_label_folders(root: Path, config: Config, on_error: str) -> SourceItem
             )
         for path in sorted(p for p in folder.glob("*.txt") if p.is_file()):
             try:
-                article = read_article(path)
+                article = read_article(checked_path(path, root))
             except ArtclfError as exc:
                 if on_error == "stop":
                     raise
                 items.skipped.append(str(exc))
+                items.skipped_ids.add(f"{name}/{path.stem}")
                 continue
             article_id = f"{name}/{article.id}"
             items.articles.append(Article(**{**article.__dict__, "id": article_id}))
