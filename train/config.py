@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -340,8 +341,11 @@ def _check_ranges(config: Config, origin_of: typing.Callable[[str, str], str]) -
          f"validation + test must leave some training data, got {s.validation} + {s.test}")
     need(0.0 < s.near_duplicate_jaccard <= 1.0, "split", "near_duplicate_jaccard",
          f"must be in (0, 1], got {s.near_duplicate_jaccard}")
-    need(config.topic.C > 0, "topic", "C", f"must be > 0, got {config.topic.C}")
-    need(config.tone.C > 0, "tone", "C", f"must be > 0, got {config.tone.C}")
+    need(0 < config.topic.C < math.inf, "topic", "C", f"must be > 0 and finite, got {config.topic.C}")
+    need(0 < config.tone.C < math.inf, "tone", "C", f"must be > 0 and finite, got {config.tone.C}")
+    # scikit-learn takes random_state in [0, 2**32 - 1]; outside it training crashed after the build.
+    need(0 <= config.train.seed < 2**32, "train", "seed", f"must be in [0, 4294967295], got {config.train.seed}")
+    need(0 <= s.seed < 2**32, "split", "seed", f"must be in [0, 4294967295], got {s.seed}")
     need(config.tone.alpha > 0, "tone", "alpha", f"must be > 0, got {config.tone.alpha}")
     need(config.topic.threshold_folds >= 2, "topic", "threshold_folds",
          f"must be >= 2, got {config.topic.threshold_folds}")

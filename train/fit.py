@@ -163,7 +163,14 @@ def fit_models(
     try:
         X = vectorizer.fit_transform(list(texts))
     except ValueError as exc:
-        raise ArtclfError(f"cannot build features from the training text ({exc})") from None
+        f = config.features
+        if f.hash_bits == 0 and f.min_df > f.max_df * len(texts):
+            # Only known once the training split's size is: name both keys rather than echo sklearn.
+            raise ArtclfError(
+                f"features.min_df ({f.min_df} articles) is more than features.max_df ({f.max_df} of "
+                f"{len(texts)} training articles); lower min_df or raise max_df"
+            ) from None
+        raise ArtclfError(f"cannot build features from the training text ({exc}); check the [features] settings") from None
     timings["vectorize_s"] = round(time.perf_counter() - start, 3)
 
     topic, thresholds = None, {}

@@ -44,7 +44,8 @@ def check_label(record: dict[str, Any], labels: LabelsConfig, where: str) -> Lab
 def read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-blank line; malformed lines name their number."""
     try:
-        handle = path.open(encoding="utf-8")
+        # utf-8-sig: a labels file saved by a Windows editor starts with a BOM; it is not data.
+        handle = path.open(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ArtclfError(f"{path}: file not found") from None
     except OSError as exc:
@@ -58,6 +59,9 @@ def read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise ArtclfError(f"{path}:{number}: malformed JSON ({exc.msg}); fix or remove the line") from None
+                except (ValueError, RecursionError) as exc:
+                    # Valid JSON that Python refuses: an integer over 4300 digits, nesting too deep.
+                    raise ArtclfError(f"{path}:{number}: unreadable JSON ({_first_line(exc)}); fix or remove the line") from None
                 if not isinstance(obj, dict):
                     raise ArtclfError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
                 yield number, obj
@@ -71,8 +75,10 @@ def read_labels(path: Path, labels: LabelsConfig, known_ids: set[str]) -> dict[s
     for number, record in read_jsonl(path):
         where = f"{path}:{number}"
         article_id = record.get("id")
-        if not isinstance(article_id, str) or not article_id:
+        if article_id is None or article_id == "":
             raise ArtclfError(f"{where}: missing 'id' (the article's file stem)")
+        if not isinstance(article_id, str):
+            raise ArtclfError(f"{where}: 'id' must be a string (the article's file stem), got {article_id!r}")
         if article_id not in known_ids:
             raise ArtclfError(
                 f"{where}: label for unknown article '{article_id}' (no {article_id}.txt in the seeds "
@@ -82,3 +88,8 @@ def read_labels(path: Path, labels: LabelsConfig, known_ids: set[str]) -> dict[s
             raise ArtclfError(f"{where}: second label for '{article_id}'; keep one line per article")
         out[article_id] = check_label(record, labels, where)
     return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
