@@ -267,8 +267,8 @@ def read_aliases(models_dir: str | Path) -> dict[str, str]:
         aliases = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ArtclfError(f"{path}: unreadable ({exc}); fix or delete it and re-run `artclf models promote`") from None
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ArtclfError(f"{path}: unreadable ({_one_line(exc)}); fix or delete it and re-run `artclf models promote`") from None
     if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
         raise ArtclfError(f"{path}: expected an object of alias -> version name; fix or delete it")
     return aliases
@@ -415,8 +415,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ArtclfError(f"{path}: no {MANIFEST}; not a model version") from None
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ArtclfError(f"{path / MANIFEST}: unreadable manifest ({exc}); the version is damaged") from None
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: nesting too deep for Python's parser, which is no manifest we wrote.
+        raise ArtclfError(f"{path / MANIFEST}: unreadable manifest ({_one_line(exc)}); the version is damaged") from None
     if not isinstance(manifest, dict):
         raise ArtclfError(f"{path / MANIFEST}: not a JSON object; the version is damaged")
     fmt = manifest.get("format_version")
@@ -425,6 +426,14 @@ def read_manifest(path: Path) -> dict[str, Any]:
             f"{path / MANIFEST}: model format {fmt!r} is not readable by this artclf "
             f"(reads {', '.join(map(str, READABLE_FORMATS))}); upgrade artclf or retrain the model"
         )
+    labels = manifest.get("labels")
+    if not (isinstance(labels, dict) and all(
+        isinstance(labels.get(task), list) and all(isinstance(x, str) for x in labels[task])
+        for task in ("topics", "tone")
+    )):
+        # ArticleModel reads the label names from here; a missing or odd entry would crash it later.
+        raise ArtclfError(f"{path / MANIFEST}: 'labels' must be {{\"topics\": [names], \"tone\": [names]}}, "
+                          f"got {labels!r:.80}; the version is damaged")
     return manifest
 
 
@@ -471,9 +480,18 @@ def verify_canaries(model: ArticleModel, manifest: dict[str, Any], tolerance: fl
     canaries = manifest.get("canaries")
     if not canaries:
         return None
-    tol = float(canaries.get("tolerance", CANARY_TOLERANCE) if tolerance is None else tolerance)
-    texts, expected = canaries.get("texts", []), canaries.get("expected", [])
     where = f"model {manifest.get('version', model.path)}"
+    try:
+        tol = float(canaries.get("tolerance", CANARY_TOLERANCE) if tolerance is None else tolerance)
+        texts, expected = canaries.get("texts", []), canaries.get("expected", [])
+        ok = (isinstance(texts, list) and all(isinstance(t, str) for t in texts) and isinstance(expected, list)
+              and all(isinstance(e, dict) and all(isinstance(v, dict) and all(isinstance(x, (int, float)) for x in v.values())
+                                                  for v in e.values()) for e in expected))
+    except (AttributeError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ArtclfError(f"{where}: {MANIFEST} canaries are damaged (expected texts and scores per label); "
+                          "restore the version or retrain")
     if len(texts) != len(expected):
         raise ArtclfError(f"{where}: {MANIFEST} canaries are damaged ({len(texts)} texts, {len(expected)} expected scores)")
     worst = 0.0
@@ -557,6 +575,11 @@ def load_model(
     if check_canaries:
         verify_canaries(model, manifest, canary_tolerance)
     return model
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def now_utc() -> str:

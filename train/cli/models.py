@@ -30,19 +30,23 @@ def list_models(models_dir: Path = Path("models")) -> list[dict[str, Any]]:
         except ArtclfError as exc:
             out.append({"version": path.name, "error": str(exc)})
             continue
-        test = m.get("metrics", {}).get("test", {})
-        out.append(
-            {
-                "version": m.get("version", path.name),
-                "created": m.get("created"),
-                "config": m.get("config_name"),
-                "dataset": (m.get("dataset", {}).get("fingerprint") or "")[:12],
-                "topic_micro_f1": test.get("topic", {}).get("micro_f1"),
-                "tone_accuracy": test.get("tone", {}).get("accuracy"),
-                "bytes": sum(f.get("bytes", 0) for f in m.get("files", {}).values()),
-                "aliases": sorted(aliases.get(path.name, [])),
-            }
-        )
+        try:
+            test = m.get("metrics", {}).get("test", {})
+            out.append(
+                {
+                    "version": m.get("version", path.name),
+                    "created": m.get("created"),
+                    "config": m.get("config_name"),
+                    "dataset": (m.get("dataset", {}).get("fingerprint") or "")[:12],
+                    "topic_micro_f1": test.get("topic", {}).get("micro_f1"),
+                    "tone_accuracy": test.get("tone", {}).get("accuracy"),
+                    "bytes": sum(f.get("bytes", 0) for f in m.get("files", {}).values()),
+                    "aliases": sorted(aliases.get(path.name, [])),
+                }
+            )
+        except (AttributeError, TypeError):
+            # A hand-edited manifest with odd types: list it as damaged, keep listing the rest.
+            out.append({"version": path.name, "error": f"{path / 'manifest.json'}: unexpected value types; the version is damaged"})
     return out
 
 

@@ -27,8 +27,18 @@ def looks_like_model(arg: str, models_dir: Path) -> bool:
             return True
     except ArtclfError:
         pass  # a broken aliases.json is reported when the model is resolved
+    if len(arg) >= 4096 or "\n" in arg or "\x00" in arg:
+        return False
     path = Path(arg)
-    return len(arg) < 4096 and "\n" not in arg and path.is_dir() and (path / MANIFEST).is_file()
+    try:
+        if path.is_dir() and (path / MANIFEST).is_file():
+            return True
+        # An existing path ("../archive/v2", "/srv/models", "topic.joblib") was meant as a model:
+        # let resolve_ref refuse it by name rather than classify the path's text with `latest`.
+        path_like = "/" in arg or arg.startswith(".") or arg.endswith((".joblib", ".skops", ".json"))
+        return path_like and path.exists()
+    except OSError:
+        return False
 
 
 def file_text(path: Path) -> str:
@@ -58,9 +68,12 @@ def stdin_records(stream: TextIO) -> Iterator[tuple[Any, str]]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line.lstrip("\ufeff") if number == 1 else line)
         except json.JSONDecodeError as exc:
             raise ArtclfError(f"stdin:{number}: malformed JSON ({exc.msg})") from None
+        except (ValueError, RecursionError) as exc:
+            # Valid JSON that Python refuses: an integer over 4300 digits, nesting too deep.
+            raise ArtclfError(f"stdin:{number}: unreadable JSON ({str(exc).splitlines()[0]}); fix the record") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise ArtclfError(f'stdin:{number}: expected an object with a "text" string')
         title = obj.get("title")
