@@ -19,6 +19,8 @@ from train.dataset import build_dataset
 from train.errors import ArtclfError
 from train.parse import parse_article, read_article
 
+from helpers import assert_one_error
+
 # Pieces that trip parsers: encodings marks, line ends, NUL, bidi controls, emoji, dates that
 # cannot exist, datelines, boilerplate, and Unicode line separators that str.splitlines honours.
 PIECES = [
@@ -106,17 +108,6 @@ def test_a_50mb_single_line_article_parses(tmp_path):
 def _run(*args: object):
     result = CliRunner().invoke(app, [str(a) for a in args])
     return result, result.output
-
-
-def assert_one_error(result, *fragments: str) -> str:
-    """Exit 1, exactly one `error:` line naming the problem, and no traceback."""
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output and not (result.exception and not isinstance(result.exception, SystemExit))
-    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 def add_labeled(corpus: dict[str, Path], name: bytes | str, data: bytes) -> Path:

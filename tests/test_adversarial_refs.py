@@ -14,19 +14,11 @@ from typer.testing import CliRunner
 from train.cli import app
 from train.registry import sha256_file
 
+from helpers import assert_one_error
+
 
 def run(*args: object, input: str | None = None):
     return CliRunner().invoke(app, [str(a) for a in args], input=input)
-
-
-def assert_one_error(result, *fragments: str) -> str:
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output and not (result.exception and not isinstance(result.exception, SystemExit))
-    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 def damaged(trained: dict[str, Path], tmp_path: Path, change) -> Path:

@@ -22,6 +22,7 @@ from typing import Any, Iterator, Sequence
 from train.config import Config, LabelsConfig
 from train.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
 from train.errors import ArtclfError
+from train.procs import pid_alive
 from train.inputs import PartialLabel, read_source
 from train.labels import check_label, read_jsonl, read_labels
 from train.weak import fired_rules, load_rules, rule_report, weak_tone, weak_topics
@@ -386,22 +387,12 @@ def _recover_killed_builds(out_dir: Path) -> None:
     pattern = re.compile(rf"^\.{re.escape(out_dir.name)}\.(tmp|old)-(\d+)$")
     for path in sorted(out_dir.parent.iterdir()):
         match = pattern.match(path.name)
-        if not match or _pid_alive(int(match.group(2))):
+        if not match or pid_alive(int(match.group(2))):
             continue
         if match.group(1) == "old" and not out_dir.exists():
             os.rename(path, out_dir)
         else:
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def load_splits(path: Path, split_names: Sequence[str] | None = None) -> dict[str, list[Record]]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from train.errors import ArtclfError
+from train.procs import pid_alive
 from train.model import ArticleModel
 
 # Version 1: topic.joblib + tone.joblib + manifest.json.
@@ -115,16 +116,6 @@ def list_versions(models_dir: str | Path) -> list[Path]:
     return [p for n, p in sorted((n, p) for n, p in found if n is not None) if (p / MANIFEST).is_file()]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stale_tmp_dirs(models_dir: str | Path, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
     """Temporary folders left by killed saves: their process is gone, or they are older than
     ``max_age`` seconds. A folder of a save still running is never listed."""
@@ -141,7 +132,7 @@ def stale_tmp_dirs(models_dir: str | Path, max_age: float = STALE_TMP_SECONDS) -
             age = now - path.stat().st_mtime
         except OSError:
             continue
-        if not _pid_alive(int(match.group(1))) or age > max_age:
+        if not pid_alive(int(match.group(1))) or age > max_age:
             stale.append(path)
     return sorted(stale)
 

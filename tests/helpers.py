@@ -1,0 +1,14 @@
+"""Assertions shared by the CLI tests."""
+
+from __future__ import annotations
+
+
+def assert_one_error(result, *fragments: str) -> str:
+    """Exit 1, exactly one `error:` line naming the problem, and no traceback."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and not (result.exception and not isinstance(result.exception, SystemExit))
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
