@@ -29,11 +29,13 @@ def headline(report: dict[str, Any]) -> list[str]:
     for name, task in report["tasks"].items():
         res = task["results"]
         for metric, target in task["targets"].items():
-            vals = [res.get(s, {}).get("metrics", {}).get(metric) for s in SYSTEMS]
+            got = [res.get(s, {}).get("metrics", {}) for s in SYSTEMS]
+            vals = [g.get(metric) for g in got]
+            cells = [_f(v) + (f" ± {g[metric + '_std']:.3f}" if metric + "_std" in g else "") for v, g in zip(vals, got)]
             best, base = vals[3], vals[0]
             delta = "–" if best is None or base is None else f"{best - base:+.3f}"
             met = "–" if best is None else ("yes" if best >= target else "no")
-            lines.append(f"| {name} | {metric} | >= {target} | " + " | ".join(_f(v) for v in vals) + f" | {delta} | {met} |")
+            lines.append(f"| {name} | {metric} | >= {target} | " + " | ".join(cells) + f" | {delta} | {met} |")
     return lines
 
 
@@ -72,7 +74,7 @@ def render(report: dict[str, Any]) -> str:
     for name, task in report["tasks"].items():
         pub = "; ".join(f"{k}: {v}" for k, v in task["published"].items())
         out.append(f"- {name}: {task['protocol']}; {task['labels']} labels; best config `{task['best_config']}`" + (f"; published: {pub}" if pub else ""))
-    out += ["", "Cross-validated figures are means over folds (standard deviation across folds in the raw JSON).", ""]
+    out += ["", "Cross-validated figures are means ± standard deviation over folds.", ""]
 
     out += ["## Training time and peak memory", "",
             "Wall time of one training run (mean over folds), featurizing included; ratio against vanilla. Peak memory is the "
@@ -102,7 +104,7 @@ def render(report: dict[str, Any]) -> str:
                 f"({rows[0]['latency_n']} articles after 20 warm-up calls); throughput is batches of 1,000 over all "
                 f"{rows[0]['batch_n']:,} test articles. Load time is the median of three loads after the libraries are imported "
                 "(the import time is listed apart).", "",
-                "| system | size on disk | load s | import s | p50 ms | p99 ms | articles/s (1 core) | p50 vs vanilla | size vs vanilla |",
+                "| system | size (joblib or .bin file + manifest) | load s | import s | p50 ms | p99 ms | articles/s (1 core) | p50 vs vanilla | size vs vanilla |",
                 "|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             out.append(f"| {r['name']} | {_mb(r['bytes'])} | {r['load_s']:.3f} | {r['import_s']:.2f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
