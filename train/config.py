@@ -185,19 +185,24 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         path = Path(path)
         origin = str(path)
         name = path.stem
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArtclfError(f"{path}: config file not found; pass an existing .toml file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ArtclfError(f"{path}: cannot read config ({exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ArtclfError(f"{path}: invalid TOML: {exc}") from None
+        raw = read_toml(path, "config", "config file not found; pass an existing .toml file")
     values = _collect(raw, origin)
     for text in overrides or []:
         (section, key), value = parse_override(text)
         values.setdefault(section, {})[key] = (_check_value(section, key, value, f"--set {text}"), f"--set {text}")
     return _build(values, name)
+
+
+def read_toml(path: Path, what: str, missing_hint: str) -> dict[str, Any]:
+    """Parse a TOML file (``what``: "config", "rules"); every failure is one ArtclfError naming it."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtclfError(f"{path}: {missing_hint}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtclfError(f"{path}: cannot read {what} ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ArtclfError(f"{path}: invalid TOML: {exc}") from None
 
 
 def parse_override(text: str) -> tuple[tuple[str, str], Any]:

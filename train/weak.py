@@ -19,12 +19,11 @@ both exist: Snorkel's LF analysis, extended to multi-label topics.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from train.config import LabelsConfig
+from train.config import LabelsConfig, read_toml
 from train.errors import ArtclfError
 
 
@@ -43,14 +42,7 @@ class Rule:
 
 def load_rules(path: Path, labels: LabelsConfig) -> list[Rule]:
     """Read and validate a rules file; errors name the file and the rule."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ArtclfError(f"{path}: rules file not found; fix data.rules or set it to \"\" to turn rules off") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtclfError(f"{path}: cannot read rules ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ArtclfError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path, "rules", 'rules file not found; fix data.rules or set it to "" to turn rules off')
     unknown = set(data) - {"rule"}
     if unknown:
         raise ArtclfError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}; rules go in [[rule]] tables")
