@@ -7,6 +7,8 @@ from typer.testing import CliRunner
 
 from train.cli import app
 
+from helpers import assert_one_line_error
+
 runner = CliRunner()
 
 
@@ -14,14 +16,6 @@ def run(*args, input=None):
     result = runner.invoke(app, [str(a) for a in args], input=input)
     assert "Traceback" not in result.output
     return result
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_help_lists_commands():

@@ -14,6 +14,8 @@ from conftest import write_corpus
 from train.cli import app
 from train.errors import ArtclfError
 
+from helpers import assert_one_line_error
+
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = ["char_ngrams", "linear_svc", "complement_nb", "no_sublinear_tf", "fixed_thresholds", "no_class_weight"]
@@ -167,14 +169,6 @@ def test_differing_keys_lists_only_changed_keys():
 
 
 # --- bad input: one line, named, before any work ------------------------------------------
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_invalid_config_is_named_before_any_work(corpus, tmp_path):
