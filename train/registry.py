@@ -14,6 +14,7 @@ importing it costs numpy.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -506,6 +507,22 @@ def verify_canaries(model: ArticleModel, manifest: dict[str, Any], tolerance: fl
     return worst
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a model is rebuilt.
+
+    skops creates one object per vocabulary entry; the collections those allocations trigger made
+    one load of the default model take 0.16 s instead of 0.07 s about every other time (measured).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _load_estimator(path: Path, task: str, files: dict[str, Any], prefer: str) -> Any | None:
     from train import skops_io
 
@@ -550,7 +567,7 @@ def load_model(
     check_library_versions(manifest, version_policy)
     files = manifest["files"]
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _gc_paused():
             # Our own policy above reports version differences once, exactly.
             warnings.filterwarnings("ignore", module="sklearn.base")
             topic = _load_estimator(path, "topic", files, prefer)
