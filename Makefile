@@ -31,7 +31,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-# Benchmarks on ../shared/data, not part of `make test`: regenerates BENCHMARKS.md (~15 min).
+# Benchmarks on ../shared/data, not part of `make test`: regenerates BENCHMARKS.md (~8 min on an idle 2-core machine).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 

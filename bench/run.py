@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             if task.name == "Reuters-21578" and not args.slow_default and "ours default" in names:
                 task_names = [n for n in names if n != "ours default"]
                 report["skipped"].append("Reuters-21578 / ours default: not run (a logistic regression per category plus "
-                                         "5-fold threshold tuning, many times the whole benchmark's budget on 2 cores; "
+                                         "5-fold threshold tuning, the slowest run by far in earlier runs; "
                                          "`python -m bench.run --slow-default` runs it)")
             results, kept = run_task(task, task_names, keep)
             entry: dict[str, Any] = {"kind": task.kind, "protocol": task.protocol, "labels": len(task.labels),
