@@ -128,7 +128,7 @@ class TrainConfig:
     # "float32" halves the stored coefficients at no measurable accuracy cost (see BENCHMARKS.md).
     coef_dtype: str = "float64"
     # Fraction of each linear model's non-zero weights kept, largest magnitude first; below 1 the
-    # rest are zeroed and the coefficients stored sparse, which shrinks the saved model.
+    # rest are zeroed, which shrinks the compressed saved model.
     keep_weights: float = 1.0
 
 
