@@ -51,3 +51,30 @@ def test_best_threshold_without_positives_is_the_default():
 
 def test_topic_matrix():
     assert topic_matrix([("energy",), (), ("territory", "diplomacy")], LABELS).tolist() == [[0, 1, 0], [0, 0, 0], [1, 0, 1]]
+
+
+def test_short_views_add_title_and_lead_copies_with_the_same_labels():
+    from train.fit import add_short_views, short_view
+
+    long = "Title\n\nLead sentence.\n\nBody one.\n\nBody two."
+    assert short_view(long) == "Title\n\nLead sentence."
+    texts, topics, tones, groups = add_short_views([long, "Short\n\nOnly."], [("energy",), ()], ["positive", "neutral"])
+    # The two-paragraph article is already its own short view: no duplicate is added.
+    assert texts == [long, "Short\n\nOnly.", "Title\n\nLead sentence."]
+    assert topics == [("energy",), (), ("energy",)] and tones == ["positive", "neutral", "positive"]
+    assert groups == [0, 1, 0]
+
+
+def test_short_views_are_on_by_default_and_recorded(corpus):
+    from train.config import load_config
+    from train.dataset import build_dataset, load_splits
+    from train.fit import fit_models
+
+    cfg = load_config(corpus["config"])
+    rows = load_splits(build_dataset(cfg).path)["train"]
+    fitted = fit_models([r.text for r in rows], [r.topics for r in rows], [r.tone for r in rows], cfg)
+    assert fitted.timings["short_views"] == len(rows)  # every fixture article has > 2 paragraphs
+    # The vocabulary comes from the articles only, so the same terms are kept with or without views.
+    off = fit_models([r.text for r in rows], [r.topics for r in rows], [r.tone for r in rows],
+                     load_config(corpus["config"], ["train.short_views=false"]))
+    assert fitted.topic[0].vocabulary_ == off.topic[0].vocabulary_

@@ -130,6 +130,10 @@ class TrainConfig:
     # Fraction of each linear model's non-zero weights kept, largest magnitude first; below 1 the
     # rest are zeroed, which shrinks the compressed saved model.
     keep_weights: float = 1.0
+    # Also train on a short view of each training article (its first two paragraphs: title and
+    # lead). Real news often arrives as a headline and a sentence or two; on the real-news dev set
+    # this lifted topic micro-F1 from 0.847 to 0.905 (territory F1 0.62 to 0.85).
+    short_views: bool = True
 
 
 @dataclass(frozen=True)

@@ -104,25 +104,53 @@ def decision_scores(classifier: Any, X: Any) -> np.ndarray:
     return np.column_stack(columns)
 
 
+def short_view(text: str) -> str:
+    """The first two paragraphs of an article's text: its title and lead (or first paragraph)."""
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    return "\n\n".join(paragraphs[:2])
+
+
+def add_short_views(
+    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str]
+) -> tuple[list[str], list[Sequence[str]], list[str], list[int]]:
+    """Originals followed by the short view of each article that has more than two paragraphs,
+    with the same labels; the last list maps every row to its original (for grouped folds)."""
+    texts, topic_sets, tones = list(texts), list(topic_sets), list(tones)
+    groups = list(range(len(texts)))
+    for i, text in enumerate(list(texts)):
+        short = short_view(text)
+        if short != text:
+            texts.append(short)
+            topic_sets.append(topic_sets[i])
+            tones.append(tones[i])
+            groups.append(i)
+    return texts, topic_sets, tones, groups
+
+
 def tune_thresholds(
-    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config
+    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Per-label thresholds from out-of-fold decision values on the training split."""
+    """Per-label thresholds from out-of-fold decision values on the training split.
+
+    Rows in one group (an article and its short view) share a fold, so no article is scored by a
+    model that saw a copy of it.
+    """
     k = config.topic.threshold_folds
-    n = len(texts)
+    n = len(set(groups)) if groups is not None else len(texts)
     if n < 2 * k:
         k = max(2, n // 2)
     label_sets = [[labels[j] for j in np.flatnonzero(row)] for row in Y]
-    folds = np.asarray(iterative_stratification(label_sets, [1.0] * k, config.train.seed))
+    folds = np.asarray(iterative_stratification(label_sets, [1.0] * k, config.train.seed, groups))
     oof = np.zeros(Y.shape, dtype=float)
     base = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed))
     texts = np.asarray(texts, dtype=object)
+    original = np.arange(len(texts)) == (np.asarray(groups) if groups is not None else np.arange(len(texts)))
     for fold in range(k):
         held = folds == fold
         if held.all() or not held.any():
             continue
-        vectorizer = build_vectorizer(config.features)
-        X_fit = vectorizer.fit_transform(texts[~held])
+        vectorizer = build_vectorizer(config.features).fit(texts[~held & original])
+        X_fit = vectorizer.transform(texts[~held])
         with _quiet_constant_labels():
             clf = clone(base).fit(X_fit, Y[~held])
         oof[held] = decision_scores(clf, vectorizer.transform(texts[held]))
@@ -168,18 +196,25 @@ def _fit_models(
     if config.labels.tone and len(set(tones)) < 2:
         raise ArtclfError(f"the training split has only one tone ({tones[0]}); label more articles")
     timings: dict[str, Any] = {}
+    originals = list(texts)
+    groups = None
+    if config.train.short_views:
+        texts, topic_sets, tones, groups = add_short_views(texts, topic_sets, tones)
+        timings["short_views"] = len(texts) - len(originals)
 
     start = time.perf_counter()
     vectorizer = build_vectorizer(config.features)
     try:
-        X = vectorizer.fit_transform(list(texts))
+        # Vocabulary and IDF come from the articles themselves; a short view is not a new document.
+        vectorizer.fit(originals)
+        X = vectorizer.transform(list(texts))
     except ValueError as exc:
         f = config.features
-        if f.hash_bits == 0 and f.min_df > f.max_df * len(texts):
+        if f.hash_bits == 0 and f.min_df > f.max_df * len(originals):
             # Only known once the training split's size is: name both keys rather than echo sklearn.
             raise ArtclfError(
                 f"features.min_df ({f.min_df} articles) is more than features.max_df ({f.max_df} of "
-                f"{len(texts)} training articles); lower min_df or raise max_df"
+                f"{len(originals)} training articles); lower min_df or raise max_df"
             ) from None
         raise ArtclfError(f"cannot build features from the training text ({exc}); check the [features] settings") from None
     timings["vectorize_s"] = round(time.perf_counter() - start, 3)
@@ -189,7 +224,7 @@ def _fit_models(
         Y = topic_matrix(topic_sets, labels)
         start = time.perf_counter()
         if config.topic.thresholds == "tuned":
-            thresholds = tune_thresholds(texts, Y, labels, config)
+            thresholds = tune_thresholds(texts, Y, labels, config, groups)
         else:
             thresholds = {label: {"decision": 0.0, "oof_f1": None, "fold_thresholds": [], "fold_std": None, "folds": 0} for label in labels}
         timings["tune_thresholds_s"] = round(time.perf_counter() - start, 3)
