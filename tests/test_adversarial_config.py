@@ -5,7 +5,6 @@ naming the file (and line or key), never a traceback."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings

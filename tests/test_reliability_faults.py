@@ -334,6 +334,6 @@ def test_read_only_models_folder(trained, tmpfs, corpus):
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert errors == [f"error: {models}: cannot create a model version here (Read-only file system); "
-                      "check that the models folder is writable and has free space"], err
+                      "check that the models folder is writable and has free space"], result.output
     assert snapshot(models / "v1") == before
     assert load_model("v1", models).classify(TEXTS)  # reading needs no write access

@@ -1,7 +1,6 @@
 import random
 from collections import Counter
 
-import numpy as np
 
 from train.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
 from train.split import iterative_stratification, time_split

@@ -89,7 +89,9 @@ def records_fingerprint(splits: dict[str, Sequence[Record]]) -> str:
     return digest.hexdigest()
 
 
-def dataset_is_current(config: Config) -> bool:
+def dataset_is_current(config: Config, fingerprint: str | None = None) -> bool:
+    """Whether the saved dataset was built from these inputs (``fingerprint``: input_fingerprint
+    of the config, when the caller already has it)."""
     if config.data.format == "hub":
         return False
     info = Path(config.data.dataset_dir) / BUILD_INFO
@@ -97,7 +99,7 @@ def dataset_is_current(config: Config) -> bool:
         saved = json.loads(info.read_text())
     except (OSError, ValueError):
         return False
-    return saved.get("input_fingerprint") == input_fingerprint(config)
+    return saved.get("input_fingerprint") == (fingerprint or input_fingerprint(config))
 
 
 def label_articles(config: Config, on_error: str = "stop") -> tuple[list[Record], dict[str, Any]]:
@@ -171,7 +173,9 @@ def _checked_partial(label: PartialLabel, labels: LabelsConfig) -> PartialLabel:
 def build_dataset(config: Config, on_error: str = "stop", force: bool = True) -> BuildResult:
     """Read, label, de-duplicate and split the source; save the DatasetDict under data.dataset_dir."""
     out_dir = Path(config.data.dataset_dir)
-    if not force and dataset_is_current(config):
+    # Hashing every source file is the costly part of the staleness check: do it once per build.
+    inputs = input_fingerprint(config)
+    if not force and dataset_is_current(config, inputs):
         info = json.loads((out_dir / BUILD_INFO).read_text())
         report = json.loads((out_dir / REPORT).read_text())
         return BuildResult(out_dir, info["fingerprint"], report["counts"], report, rebuilt=False)
@@ -195,7 +199,7 @@ def build_dataset(config: Config, on_error: str = "stop", force: bool = True) ->
     report["weak_dropped_near_test"] = dropped
     info = {
         "builder_version": BUILDER_VERSION,
-        "input_fingerprint": input_fingerprint(config),
+        "input_fingerprint": inputs,
         "fingerprint": fingerprint,
         "source": {"format": config.data.format, "path": config.data.source, "labels": config.data.labels, "rules": config.data.rules},
         "split": config.to_dict()["split"],

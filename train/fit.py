@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from features import build_vectorizer
 from train.config import Config, TopicConfig, ToneConfig
 from train.errors import ArtclfError
+from train.labels import topic_matrix
 from train.split import iterative_stratification
 
 
@@ -55,15 +56,6 @@ def make_tone_classifier(config: ToneConfig, seed: int) -> Any:
         # ComplementNB has no class weights; its complement estimate already copes with imbalance.
         return ComplementNB(alpha=config.alpha)
     return LogisticRegression(C=config.C, class_weight=weight, max_iter=2000, random_state=seed)
-
-
-def topic_matrix(topic_sets: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:
-    index = {label: j for j, label in enumerate(labels)}
-    Y = np.zeros((len(topic_sets), len(labels)), dtype=np.int8)
-    for i, topics in enumerate(topic_sets):
-        for t in topics:
-            Y[i, index[t]] = 1
-    return Y
 
 
 def best_threshold(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
+
+import numpy as np
 
 from train.config import LabelsConfig
 from train.errors import ArtclfError
@@ -93,3 +95,13 @@ def read_labels(path: Path, labels: LabelsConfig, known_ids: set[str]) -> dict[s
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def topic_matrix(topic_sets: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:
+    """Topic label lists as a 0/1 matrix with one column per configured label (fit and metrics)."""
+    index = {label: j for j, label in enumerate(labels)}
+    Y = np.zeros((len(topic_sets), len(labels)), dtype=np.int8)
+    for i, topics in enumerate(topic_sets):
+        for t in topics:
+            Y[i, index[t]] = 1
+    return Y

@@ -18,15 +18,13 @@ from typing import Any
 
 def compare_seed_and_real(model: str = "latest", models_dir: Path = Path("models")) -> dict[str, Any]:
     """Metrics of one model on its seed test split and on the real-news dev set."""
-    from train.cli.evaluate import evaluate
-    from train.metrics import evaluate_predictions
+    from train.cli.evaluate import labeled_records, score_model
     from train.registry import load_model
     from train.sources import real_dev_records
 
-    seed = evaluate(model, None, "test", models_dir)
     loaded = load_model(model, models_dir)
-    records = real_dev_records()
-    real = evaluate_predictions(records, loaded.predict([r.text for r in records]), loaded.topic_labels, loaded.manifest["labels"]["tone"])
+    seed = score_model(loaded, labeled_records(loaded, None, "test"))
+    real = score_model(loaded, real_dev_records())
     return {"model": seed["model"], "version": seed["version"], "seed_test": seed, "real_dev": real}
 
 

@@ -19,26 +19,45 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics for both tasks; ``data`` is a saved dataset folder or a JSONL file (default: the
     dataset the model was trained on)."""
-    from train.config import LabelsConfig
-    from train.dataset import load_splits, read_jsonl_records
-    from train.errors import ArtclfError
-    from train.metrics import evaluate_predictions
     from train.registry import load_model
 
     loaded = load_model(model, models_dir)
-    labels = LabelsConfig(topics=tuple(loaded.manifest["labels"]["topics"]), tone=tuple(loaded.manifest["labels"]["tone"]))
+    return score_model(loaded, labeled_records(loaded, data, split))
+
+
+def labeled_records(loaded: Any, data: Path | None = None, split: str = "test") -> list[Any]:
+    """Records to score ``loaded`` on: a split of a dataset folder (default: the one it was trained
+    on) or a labeled JSONL file, checked against the model's label names."""
+    from train.dataset import load_splits, read_jsonl_records
+    from train.errors import ArtclfError
+
     if data is None:
         data = Path(loaded.manifest["dataset"]["path"])
     if data.is_dir():
         records = load_splits(data, [split])[split]
     elif data.is_file():
-        records = read_jsonl_records(data, labels)
+        records = read_jsonl_records(data, _labels_of(loaded))
     else:
         raise ArtclfError(f"{data}: not found; pass a saved dataset folder or a .jsonl file")
     if not records:
         raise ArtclfError(f"{data}: split '{split}' is empty")
+    return records
+
+
+def score_model(loaded: Any, records: list[Any]) -> dict[str, Any]:
+    """Both tasks' metrics of a loaded model on labeled records."""
+    from train.metrics import evaluate_predictions
+
+    labels = _labels_of(loaded)
     result = evaluate_predictions(records, loaded.predict([r.text for r in records]), labels.topics, labels.tone)
     return {"model": str(loaded.path), "version": loaded.version, **result}
+
+
+def _labels_of(loaded: Any) -> Any:
+    from train.config import LabelsConfig
+
+    names = loaded.manifest["labels"]
+    return LabelsConfig(topics=tuple(names["topics"]), tone=tuple(names["tone"]))
 
 
 def format_metrics(result: dict[str, Any]) -> str:

@@ -82,7 +82,7 @@ def format_show(info: dict[str, Any]) -> str:
         f"config         {info.get('config_name')} ({info.get('config_path') or 'built-in defaults'}, fingerprint {str(info.get('config_fingerprint', ''))[:12]})",
         f"dataset        {(info.get('dataset') or {}).get('fingerprint')}",
         f"labels         topics: {', '.join(info.get('labels', {}).get('topics', [])) or '-'}; tone: {', '.join(info.get('labels', {}).get('tone', [])) or '-'}",
-        f"libraries      " + ", ".join(f"{k} {v}" for k, v in (info.get("library_versions") or {}).items()),
+        "libraries      " + ", ".join(f"{k} {v}" for k, v in (info.get("library_versions") or {}).items()),
         f"git            {(info.get('git') or {}).get('commit', 'unknown')}{' (dirty)' if (info.get('git') or {}).get('dirty') else ''}",
         f"format         {info.get('format_version')}; files: " + ", ".join(f"{n} ({_size(f.get('bytes'))})" for n, f in (info.get("files") or {}).items()),
     ]
