@@ -72,7 +72,8 @@ def input_fingerprint(config: Config) -> str:
         files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
         for path in files:
             if path.is_file():
-                digest.update(str(path.relative_to(source) if source.is_dir() else path.name).encode())
+                # fsencode: a file name need not be valid UTF-8 (read_source names and refuses it).
+                digest.update(os.fsencode(path.relative_to(source) if source.is_dir() else path.name))
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
     for extra in (config.data.labels, config.data.rules):
         if extra and Path(extra).is_file():
