@@ -44,6 +44,7 @@ class ArticleModel:
         # Both pipelines were fitted with one vectorizer: transform once, not twice.
         self._shared = bool(manifest.get("shared_vectorizer")) and topic is not None and tone is not None
         self._explainer: Any = None
+        self._fast: _FastPath | None = _FastPath.build(self)
 
     @property
     def version(self) -> str:
@@ -68,17 +69,30 @@ class ArticleModel:
             scores = _softmax(decision if decision.ndim == 2 else np.column_stack([-decision, decision]))
         return scores[:, self._tone_columns]
 
+    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(topic scores, tone scores) arrays for ``texts``, through the fast path when it holds."""
+        texts = list(texts)
+        if self._fast is not None:
+            return self._fast.scores(texts)
+        return self._pipeline_scores(texts)
+
+    def _pipeline_scores(self, texts: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        X = self.topic_pipeline[:-1].transform(texts) if self._shared else texts
+        topic = self.topic_scores(X) if self.topic_pipeline is not None else None
+        tone = self.tone_scores(X) if self.tone_pipeline is not None else None
+        return topic, tone
+
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"}."""
         texts = list(texts)
-        X = self.topic_pipeline[:-1].transform(texts) if self._shared else texts
+        topic, tone = self.scores(texts)
         out: list[dict[str, Any]] = [{} for _ in texts]
-        if self.topic_pipeline is not None:
-            for row, scores in zip(out, self.topic_scores(X)):
+        if topic is not None:
+            for row, scores in zip(out, topic):
                 row["topics"] = [label for label, p in zip(self.topic_labels, scores) if p >= 0.5]
                 row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, scores)}
-        if self.tone_pipeline is not None:
-            for row, scores in zip(out, self.tone_scores(X)):
+        if tone is not None:
+            for row, scores in zip(out, tone):
                 row["tone"] = self.tone_labels[int(np.argmax(scores))]
                 row["tone_scores"] = {label: round(float(p), 4) for label, p in zip(self.tone_labels, scores)}
         return out
@@ -108,15 +122,71 @@ class ArticleModel:
     def raw_scores(self, texts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
         """Unrounded scores per text, as the load-time canary check compares them."""
         texts = list(texts)
-        X = self.topic_pipeline[:-1].transform(texts) if self._shared else texts
+        topic, tone = self.scores(texts)
         out: list[dict[str, dict[str, float]]] = [{} for _ in texts]
-        if self.topic_pipeline is not None:
-            for row, scores in zip(out, self.topic_scores(X)):
+        if topic is not None:
+            for row, scores in zip(out, topic):
                 row["topic_scores"] = {label: float(p) for label, p in zip(self.topic_labels, scores)}
-        if self.tone_pipeline is not None:
-            for row, scores in zip(out, self.tone_scores(X)):
+        if tone is not None:
+            for row, scores in zip(out, tone):
                 row["tone_scores"] = {label: float(p) for label, p in zip(self.tone_labels, scores)}
         return out
 
     def __repr__(self) -> str:
         return f"ArticleModel(version={self.version!r}, topics={self.topic_labels}, tones={self.tone_labels})"
+
+
+# Exercises tokens, numbers and punctuation; the fast path must match the pipeline on it.
+_PROBE = "Ministers met on Tuesday: gas pipeline talks, border dispute, shares rose 5% (Reuters)."
+
+
+class _FastPath:
+    """``ArticleModel`` scores computed by ``train.scoring`` instead of through the pipelines."""
+
+    def __init__(self, model: ArticleModel, featurize: Any, topic: Any, tone: Any, tone_kind: str) -> None:
+        self.model, self.featurize, self.topic, self.tone, self.tone_kind = model, featurize, topic, tone, tone_kind
+
+    @classmethod
+    def build(cls, model: ArticleModel) -> "_FastPath | None":
+        from sklearn.linear_model import LogisticRegression
+
+        from train.scoring import fast_decision, fast_featurizer
+
+        pipelines = [p for p in (model.topic_pipeline, model.tone_pipeline) if p is not None]
+        if not pipelines or not all(hasattr(p, "steps") and len(p.steps) >= 2 for p in pipelines):
+            return None
+        if len(pipelines) == 2 and not model._shared:
+            return None
+        featurize = fast_featurizer(pipelines[0][:-1])
+        topic = fast_decision(model.topic_pipeline[-1]) if model.topic_pipeline is not None else None
+        tone = fast_decision(model.tone_pipeline[-1]) if model.tone_pipeline is not None else None
+        if featurize is None or (model.topic_pipeline is not None and topic is None) or (model.tone_pipeline is not None and tone is None):
+            return None
+        clf = model.tone_pipeline[-1] if model.tone_pipeline is not None else None
+        tone_kind = "sigmoid" if isinstance(clf, LogisticRegression) and len(clf.classes_) == 2 else "softmax"
+        fast = cls(model, featurize, topic, tone, tone_kind)
+        # Trust it only where it reproduces the pipeline (a model from another scikit-learn version
+        # could compute something this path does not know about).
+        try:
+            mine, theirs = fast.scores([_PROBE, ""]), model._pipeline_scores([_PROBE, ""])
+        except Exception:
+            return None
+        for a, b in zip(mine, theirs):
+            if (a is None) != (b is None) or (a is not None and not np.allclose(a, b, rtol=1e-4, atol=1e-6)):
+                return None
+        return fast
+
+    def scores(self, texts: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        X = self.featurize(texts)
+        topic = tone = None
+        if self.topic is not None:
+            topic = _sigmoid(self.topic(X))
+        if self.tone is not None:
+            d = self.tone(X)
+            if self.tone_kind == "sigmoid":
+                p = _sigmoid(d[:, 0])
+                scores = np.column_stack([1 - p, p])
+            else:
+                scores = _softmax(d if d.shape[1] > 1 else np.column_stack([-d[:, 0], d[:, 0]]))
+            tone = scores[:, self.model._tone_columns]
+        return topic, tone
