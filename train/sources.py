@@ -77,7 +77,9 @@ def reuters(root: Path | None = None, modapte: bool = True) -> list[Doc]:
             topics_block = re.search(r"<TOPICS>(.*?)</TOPICS>", body, re.S)
             topics = tuple(re.findall(r"<D>(.*?)</D>", topics_block.group(1))) if topics_block else ()
             title = _tag(body, "TITLE")
-            text_body = _tag(body, "BODY")
+            # TYPE="UNPROC" stories have no <BODY>: their text sits directly in <TEXT> (61 of the
+            # ModApte 90-category documents would otherwise be title-only).
+            text_body = _tag(body, "BODY") or _tag(body, 'TEXT TYPE="UNPROC"', "TEXT")
             docs.append(
                 Doc(
                     f"reuters/{attrs['NEWID']}",
@@ -90,9 +92,9 @@ def reuters(root: Path | None = None, modapte: bool = True) -> list[Doc]:
     return docs
 
 
-def _tag(body: str, name: str) -> str:
-    match = re.search(rf"<{name}>(.*?)</{name}>", body, re.S)
-    return html.unescape(match.group(1)).replace("\x03", "").strip() if match else ""
+def _tag(body: str, name: str, end: str = "") -> str:
+    match = re.search(rf"<{name}>(.*?)</{end or name}>", body, re.S)
+    return html.unescape(match.group(1)).replace("\x03", "").replace("\x02", "").strip() if match else ""
 
 
 def ag_news(root: Path | None = None) -> list[Doc]:
