@@ -106,6 +106,7 @@ toml_scalars = st.one_of(
 KEYS = [
     ("features", "ngram_range"), ("features", "min_df"), ("features", "max_df"), ("features", "max_features"),
     ("features", "hash_bits"), ("topic", "C"), ("tone", "C"), ("tone", "alpha"), ("topic", "threshold_folds"),
+    ("topic", "threshold_min_f1"),
     ("split", "validation"), ("split", "test"), ("split", "seed"), ("split", "near_duplicate_jaccard"),
     ("train", "seed"), ("train", "keep_weights"), ("labels", "tone"), ("topic", "classifier"), ("topic", "nope"),
     ("nosection", "x"),

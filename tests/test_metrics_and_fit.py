@@ -78,3 +78,39 @@ def test_short_views_are_on_by_default_and_recorded(corpus):
     off = fit_models([r.text for r in rows], [r.topics for r in rows], [r.tone for r in rows],
                      load_config(corpus["config"], ["train.short_views=false"]))
     assert fitted.topic[0].vocabulary_ == off.topic[0].vocabulary_
+
+
+def test_untrustworthy_thresholds_fall_back_to_the_classifiers_own_cut():
+    import random
+
+    import numpy as np
+
+    from train.config import Config, LabelsConfig, TopicConfig, TrainConfig
+    from train.fit import tune_thresholds
+
+    rng = random.Random(0)
+    texts, rows = [], []
+    for i in range(80):
+        learnable = i % 2 == 0
+        noise = rng.random() < 0.3  # unrelated to the words: no threshold can be learned for it
+        rare = i == 5  # a single positive
+        words = ["pipeline", "gas"] if learnable else ["summit", "envoy"]
+        texts.append(" ".join(words + rng.sample("the a of on in said today and more".split(), 5)))
+        rows.append([learnable, noise, rare])
+    Y = np.array(rows, dtype=int)
+    labels = ["learnable", "noise", "rare"]
+
+    def tuned(min_f1: float) -> dict:
+        config = Config(labels=LabelsConfig(topics=tuple(labels), tone=()), topic=TopicConfig(threshold_min_f1=min_f1),
+                        train=TrainConfig(short_views=False))
+        return tune_thresholds(texts, Y, labels, config)
+
+    strict = tuned(0.6)
+    assert not strict["learnable"]["fallback"] and strict["learnable"]["oof_f1"] == 1.0
+    assert strict["noise"]["fallback"] and strict["noise"]["decision"] == 0.0
+    assert strict["noise"]["tuned_decision"] != 0.0 and strict["noise"]["oof_f1"] < 0.6
+    assert strict["rare"]["fallback"] and strict["rare"]["decision"] == 0.0
+    # With no floor the noisy label keeps its tuned cut; a single positive never does.
+    loose = tuned(0.0)
+    assert not loose["noise"]["fallback"] and loose["noise"]["decision"] == loose["noise"]["tuned_decision"]
+    assert loose["rare"]["fallback"]

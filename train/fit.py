@@ -149,14 +149,18 @@ def tune_thresholds(
     out = {}
     for j, label in enumerate(labels):
         threshold, f1 = best_threshold(oof[:, j], Y[:, j])
+        fallback = Y[:, j].sum() < 2 or np.isnan(f1) or f1 < config.topic.threshold_min_f1
         per_fold = []
         for fold in range(k):
             held = folds == fold
             if 0 < Y[held, j].sum() < held.sum():
                 per_fold.append(round(best_threshold(oof[held, j], Y[held, j])[0], 4))
         out[label] = {
-            "decision": round(threshold, 6),
+            "decision": 0.0 if fallback else round(threshold, 6),
             "oof_f1": None if np.isnan(f1) else round(f1, 4),
+            # True: the tuned threshold was not trusted (see TopicConfig.threshold_min_f1).
+            "fallback": bool(fallback),
+            "tuned_decision": round(threshold, 6),
             "fold_thresholds": per_fold,
             "fold_std": round(float(np.std(per_fold)), 4) if per_fold else None,
             "folds": k,
