@@ -38,19 +38,33 @@ def build_vectorizer(config: "FeaturesConfig") -> "TransformerMixin":
         ngram_range=tuple(config.ngram_range),
         max_features=config.max_features or None,
         stop_words="english" if config.stop_words == "english" else None,
-        # Words of two or more characters, letters or digits; keeps "5G", "G7", "EU".
-        token_pattern=r"(?u)\b\w\w+\b",
+        token_pattern=config.token_pattern,
         **common,
     )
-    if not config.char_ngrams:
-        return words
-    chars = TfidfVectorizer(
-        analyzer="char_wb",
-        ngram_range=tuple(config.char_ngram_range),
-        max_features=config.char_max_features or None,
-        **common,
-    )
-    return FeatureUnion([("words", words), ("chars", chars)])
+    branches = [("words", words)]
+    if config.lead_chars:
+        lead = {**common, "min_df": 1, "max_df": 1.0}
+        branches.append(("lead", TfidfVectorizer(analyzer="word", **lead_settings(config), **lead)))
+    if config.char_ngrams:
+        branches.append(("chars", TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=tuple(config.char_ngram_range),
+            max_features=config.char_max_features or None,
+            **common,
+        )))
+    return words if len(branches) == 1 else FeatureUnion(branches)
+
+
+def lead_settings(config: "FeaturesConfig") -> dict:
+    """token_pattern and stop_words of the lead branch: words of the first ``lead_chars`` characters.
+
+    Past that point the pattern's first alternative matches the whole rest of the text outside the
+    capturing group, so scikit-learn yields it as one empty token, and ``stop_words=[""]`` drops
+    it. Only stock settings, so the saved vectorizer needs nothing of ours to load. Unigrams, every
+    lead word kept (min_df 1): the lead's vocabulary is small.
+    """
+    body = config.token_pattern.removeprefix("(?u)")
+    return {"token_pattern": rf"(?u)(?<=[\s\S]{{{config.lead_chars}}})[\s\S]+|({body})", "stop_words": [""], "ngram_range": (1, 1)}
 
 
 def _hashed(config: "FeaturesConfig", common: dict) -> "TransformerMixin":
@@ -73,13 +87,14 @@ def _hashed(config: "FeaturesConfig", common: dict) -> "TransformerMixin":
             ("tfidf", TfidfTransformer(sublinear_tf=common["sublinear_tf"])),
         ])
 
-    words = branch(
+    branches = [("words", branch(
         analyzer="word",
         ngram_range=tuple(config.ngram_range),
         stop_words="english" if config.stop_words == "english" else None,
-        token_pattern=r"(?u)\b\w\w+\b",
-    )
-    if not config.char_ngrams:
-        return words
-    chars = branch(analyzer="char_wb", ngram_range=tuple(config.char_ngram_range))
-    return FeatureUnion([("words", words), ("chars", chars)])
+        token_pattern=config.token_pattern,
+    ))]
+    if config.lead_chars:
+        branches.append(("lead", branch(analyzer="word", **lead_settings(config))))
+    if config.char_ngrams:
+        branches.append(("chars", branch(analyzer="char_wb", ngram_range=tuple(config.char_ngram_range))))
+    return branches[0][1] if len(branches) == 1 else FeatureUnion(branches)

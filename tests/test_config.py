@@ -74,6 +74,14 @@ def test_file_sets_only_what_differs(tmp_path):
         ("[split]\ntest = 0.6\nvalidation = 0.5\n", r"exp.toml: split.test validation \+ test must leave"),
         ("features = 3\n", r"exp.toml: 'features' must be a table"),
         ("[features\n", r"exp.toml: invalid TOML"),
+        ("[features]\ntoken_pattern = \"(\"\n", r"exp.toml: features.token_pattern is not a valid regular expression"),
+        ("[features]\ntoken_pattern = \"(a)(b)\"\n", r"exp.toml: features.token_pattern has 2 capturing groups"),
+        ("[features]\ntoken_pattern = \"a*\"\n", r"exp.toml: features.token_pattern matches the empty string"),
+        ("[features]\nlead_chars = 200\ntoken_pattern = \"(\\\\w+)\"\n", r"exp.toml: features.lead_chars needs a features.token_pattern without capturing groups"),
+        ("[features]\nlead_chars = -1\n", r"exp.toml: features.lead_chars must be >= 0"),
+        ("[tone]\nnb_scale = -1\n", r"exp.toml: tone.nb_scale must be in \[0, 4\]"),
+        ("[tone]\nclassifier = \"nbsvm\"\n", r"exp.toml: tone.classifier must be one of .*nb_svm, nb_logreg"),
+        ("[topic]\nthreshold_min_f1 = 1.5\n", r"exp.toml: topic.threshold_min_f1 must be in \[0, 1\]"),
     ],
 )
 def test_bad_config_names_key_and_file(tmp_path, body, message):

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -90,6 +91,14 @@ class FeaturesConfig:
     strip_accents: bool = True
     # "none" or "english" (scikit-learn's list).
     stop_words: str = "none"
+    # scikit-learn's token_pattern (at most one group). The default keeps words of two or more
+    # letters or digits ("5G", "G7", "EU"); r"(?u)\w+|[^\w\s]" keeps single characters, digits
+    # and punctuation such as "%" too (PhraseBank's tone turns on "up 5 %" vs "down 5 %").
+    token_pattern: str = r"(?u)\b\w\w+\b"
+    # > 0: add a second word vectorizer over the first lead_chars characters (title and opening
+    # sentence), so the lead's words count twice. It is a stock TfidfVectorizer whose token_pattern
+    # swallows everything past that point as one empty token, which stop_words drops.
+    lead_chars: int = 0
     char_ngrams: bool = False
     char_ngram_range: tuple[int, int] = (2, 5)
     char_max_features: int = 0
@@ -118,12 +127,18 @@ class TopicConfig:
 
 @dataclass(frozen=True)
 class ToneConfig:
-    # "logreg", "linear_svc" or "complement_nb".
+    # "logreg", "linear_svc", "complement_nb", or "nb_svm" / "nb_logreg" (train/nbsvm.py:
+    # one-vs-rest LinearSVCs / logistic regressions on naive-Bayes-scaled features, optionally
+    # blended with naive Bayes, saved as one stock LinearSVC / LogisticRegression).
     classifier: str = "logreg"
     C: float = 10.0
     class_weight: str = "balanced"
     # Smoothing for complement_nb only.
     alpha: float = 0.3
+    # nb_svm and nb_logreg only: the power of |NB log-count ratio| each feature is scaled by (0 = no scaling),
+    # and the weight of the naive-Bayes blend (0 = SVMs alone).
+    nb_scale: float = 0.5
+    nb_blend: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -179,7 +194,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("topic", "classifier"): ("logreg", "linear_svc"),
     ("topic", "class_weight"): ("balanced", "none"),
     ("topic", "thresholds"): ("tuned", "fixed"),
-    ("tone", "classifier"): ("logreg", "linear_svc", "complement_nb"),
+    ("tone", "classifier"): ("logreg", "linear_svc", "complement_nb", "nb_svm", "nb_logreg"),
     ("tone", "class_weight"): ("balanced", "none"),
     ("train", "coef_dtype"): ("float64", "float32"),
 }
@@ -314,6 +329,18 @@ def _check_value(section: str, key: str, value: Any, origin: str) -> Any:
     raise AssertionError(f"no type check for {section}.{key}: {expected}")  # a schema bug, not input
 
 
+def _token_pattern_problem(pattern: str) -> str | None:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        return f"is not a valid regular expression ({exc})"
+    if compiled.groups > 1:
+        return f"has {compiled.groups} capturing groups; scikit-learn allows at most one"
+    if compiled.match(""):
+        return "matches the empty string, so it would yield empty tokens"
+    return None
+
+
 def _build(values: dict[str, dict[str, tuple[Any, str]]], name: str) -> Config:
     sections = {}
     for section in _SECTIONS:
@@ -361,6 +388,13 @@ def _check_ranges(config: Config, origin_of: typing.Callable[[str, str], str]) -
     need(0 <= config.train.seed < 2**32, "train", "seed", f"must be in [0, 4294967295], got {config.train.seed}")
     need(0 <= s.seed < 2**32, "split", "seed", f"must be in [0, 4294967295], got {s.seed}")
     need(config.tone.alpha > 0, "tone", "alpha", f"must be > 0, got {config.tone.alpha}")
+    need(0 <= config.tone.nb_scale <= 4, "tone", "nb_scale", f"must be in [0, 4], got {config.tone.nb_scale}")
+    need(f.lead_chars >= 0, "features", "lead_chars", f"must be >= 0 (0 = off), got {f.lead_chars}")
+    need(not f.lead_chars or _token_pattern_problem(f.token_pattern) is not None or re.compile(f.token_pattern).groups == 0,
+         "features", "lead_chars", "needs a features.token_pattern without capturing groups (use (?:...) groups)")
+    need(0 <= config.tone.nb_blend <= 10, "tone", "nb_blend", f"must be in [0, 10], got {config.tone.nb_blend}")
+    need(_token_pattern_problem(f.token_pattern) is None, "features", "token_pattern",
+         f"{_token_pattern_problem(f.token_pattern)}; use a regular expression like r\"(?u)\\b\\w+\\b\"")
     need(config.topic.threshold_folds >= 2, "topic", "threshold_folds",
          f"must be >= 2, got {config.topic.threshold_folds}")
     need(0.0 <= config.topic.threshold_min_f1 <= 1.0, "topic", "threshold_min_f1",

@@ -58,6 +58,16 @@ def make_tone_classifier(config: ToneConfig, seed: int) -> Any:
     return LogisticRegression(C=config.C, class_weight=weight, max_iter=2000, random_state=seed)
 
 
+def fit_tone_classifier(config: ToneConfig, seed: int, X: Any, tones: list[str]) -> Any:
+    """The fitted tone classifier; the naive-Bayes-scaled options are fitted by train/nbsvm.py."""
+    if config.classifier in ("nb_svm", "nb_logreg"):
+        from train.nbsvm import fit_nb_linear
+
+        base = "linear_svc" if config.classifier == "nb_svm" else "logreg"
+        return fit_nb_linear(X, tones, base, config.C, config.nb_scale, config.nb_blend, config.class_weight, seed)
+    return make_tone_classifier(config, seed).fit(X, tones)
+
+
 def best_threshold(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """The decision threshold that maximises F1 on (scores, y), and that F1.
 
@@ -202,8 +212,12 @@ def _fit_models(
     vectorizer = build_vectorizer(config.features)
     try:
         # Vocabulary and IDF come from the articles themselves; a short view is not a new document.
-        vectorizer.fit(originals)
-        X = vectorizer.transform(list(texts))
+        if len(texts) == len(originals):
+            # One pass over the text instead of two (fit, then transform): the same matrix.
+            X = vectorizer.fit_transform(originals)
+        else:
+            vectorizer.fit(originals)
+            X = vectorizer.transform(list(texts))
     except ValueError as exc:
         f = config.features
         if f.hash_bits == 0 and f.min_df > f.max_df * len(originals):
@@ -239,7 +253,7 @@ def _fit_models(
     tone = None
     if config.labels.tone:
         start = time.perf_counter()
-        tone_clf = make_tone_classifier(config.tone, config.train.seed).fit(X, list(tones))
+        tone_clf = fit_tone_classifier(config.tone, config.train.seed, X, list(tones))
         timings["fit_tone_s"] = round(time.perf_counter() - start, 3)
         missing = sorted(set(config.labels.tone) - set(tones))
         if missing:
