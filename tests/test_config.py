@@ -10,6 +10,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_default_toml_equals_schema_defaults():
     assert load_config(REPO / "configs" / "default.toml").to_dict() == Config().to_dict()
+    # ... and lists every key, so the file is the one place to read all of them.
+    import tomllib
+
+    written = tomllib.loads((REPO / "configs" / "default.toml").read_text())
+    assert {s: set(keys) for s, keys in Config().to_dict().items()} == {s: set(keys) for s, keys in written.items()}
 
 
 def test_every_shipped_config_loads():
