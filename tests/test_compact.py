@@ -52,17 +52,19 @@ def test_hashed_model_learns_like_the_vocabulary_model():
         assert (tone.predict(test_texts) == np.array(test_labels)).mean() >= 0.9
 
 
-def test_compact_keeps_the_largest_weights_column_major_and_float32():
+def test_compact_keeps_the_largest_weights_column_compressed_and_float32():
+    import scipy.sparse as sp
     from sklearn.svm import LinearSVC
 
     texts, labels = corpus()
     X = build_vectorizer(FeaturesConfig()).fit_transform(texts)
     clf = LinearSVC(random_state=0).fit(X, labels)
     dense = clf.coef_.copy()
+    before = clf.decision_function(X)
     compact_classifier(clf, "float32", keep_weights=0.25)
-    coef = clf.coef_
-    # Column-major, so decision_function's coef_.T needs no per-call copy.
-    assert coef.dtype == np.float32 and coef.T.flags.c_contiguous
+    # CSC, so decision_function's coef_.T is CSR and needs no per-call conversion.
+    assert sp.isspmatrix_csc(clf.coef_) and clf.coef_.dtype == np.float32
+    coef = clf.coef_.toarray()
     for row_before, row_after in zip(dense, coef):
         kept = row_after != 0
         # What survives is unchanged and outweighs everything dropped.
@@ -70,8 +72,23 @@ def test_compact_keeps_the_largest_weights_column_major_and_float32():
         assert np.abs(row_before[kept]).min() >= np.abs(row_before[~kept]).max()
     # Ties at the cut-off are kept, so at least the asked fraction survives.
     assert 0.25 * np.count_nonzero(dense) <= np.count_nonzero(coef) < np.count_nonzero(dense)
-    # The pruned model still scores with plain scikit-learn.
-    assert clf.decision_function(X).shape == (len(texts), len(WORDS))
+    # The pruned model still scores with plain scikit-learn, and predicts what it did before here.
+    after = clf.decision_function(X)
+    assert after.shape == (len(texts), len(WORDS))
+    assert (after.argmax(axis=1) == before.argmax(axis=1)).mean() >= 0.9
+
+
+def test_compact_without_pruning_stays_dense_and_column_major():
+    from sklearn.svm import LinearSVC
+
+    texts, labels = corpus()
+    X = build_vectorizer(FeaturesConfig()).fit_transform(texts)
+    clf = LinearSVC(random_state=0).fit(X, labels)
+    before = clf.decision_function(X)
+    compact_classifier(clf, "float32")
+    # Column-major, so decision_function's coef_.T needs no per-call copy.
+    assert isinstance(clf.coef_, np.ndarray) and clf.coef_.dtype == np.float32 and clf.coef_.T.flags.c_contiguous
+    np.testing.assert_allclose(clf.decision_function(X), before, rtol=1e-4, atol=1e-5)
 
 
 def test_fit_models_applies_dtype_and_pruning_and_save_load_round_trips(tmp_path):
@@ -81,12 +98,19 @@ def test_fit_models_applies_dtype_and_pruning_and_save_load_round_trips(tmp_path
     config = tone_only(FeaturesConfig(hash_bits=14), TrainConfig(coef_dtype="float32", keep_weights=0.5))
     fitted = fit_models(texts, [()] * len(texts), labels, config)
     coef = fitted.tone[-1].coef_
-    assert coef.dtype == np.float32 and np.count_nonzero(coef) <= 0.5 * coef.size
+    assert coef.dtype == np.float32 and coef.nnz <= 0.5 * np.prod(coef.shape)
     manifest = {"labels": {"topics": [], "tone": list(WORDS)}, "library_versions": {}}
     path = save_version(tmp_path / "models", {"tone": fitted.tone}, manifest)
     loaded = load_model(str(path))
     test_texts, _ = corpus(seed=2)
     assert [r["tone"] for r in loaded.predict(test_texts)] == list(fitted.tone.predict(test_texts))
+    # Explanations read the (sparse) pruned weights too.
+    explained = loaded.explain(test_texts[0])
+    assert explained["tone"] == fitted.tone.predict(test_texts[:1])[0]
+    # Hashed features keep no vocabulary: the names are the text's own words, hashed again.
+    reasons = explained["explanation"]["tone"][explained["tone"]]
+    assert reasons and all(set(r["ngram"].split("|")) <= set(test_texts[0].split()) for r in reasons)
+    assert {r["ngram"] for r in reasons} & set(WORDS[explained["tone"]])
 
 
 @pytest.mark.parametrize(

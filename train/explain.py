@@ -18,16 +18,23 @@ if TYPE_CHECKING:
 
 def _feature_names(vectorizer: Any) -> np.ndarray:
     names = np.asarray(vectorizer.get_feature_names_out(), dtype=object)
-    # A FeatureUnion prefixes its parts ("words__oil", "chars__ oi"): keep words plain, mark chars.
+    # A FeatureUnion prefixes its parts ("words__oil", "chars__ oi", "lead__oil"): keep words plain,
+    # mark the others.
     return np.asarray([n[len("words__"):] if n.startswith("words__") else
-                       "char:" + n[len("chars__"):] if n.startswith("chars__") else n for n in names], dtype=object)
+                       "char:" + n[len("chars__"):] if n.startswith("chars__") else
+                       "lead:" + n[len("lead__"):] if n.startswith("lead__") else n for n in names], dtype=object)
+
+
+def _dense(coef: Any) -> np.ndarray:
+    """Coefficients as a float array; pruned models keep them in a scipy sparse matrix."""
+    return coef.toarray().astype(float) if hasattr(coef, "toarray") else np.asarray(coef, dtype=float)
 
 
 def _class_weights(clf: Any) -> np.ndarray | None:
     """(n_classes, n_features) weights whose row dot x is the class's decision value (up to a
     constant shared by all classes), or None when the classifier has no linear weights."""
     if hasattr(clf, "coef_"):
-        coef = np.asarray(clf.coef_, dtype=float)
+        coef = _dense(clf.coef_)
         if coef.shape[0] == 1 and len(clf.classes_) == 2:
             coef = np.vstack([-coef[0], coef[0]])
         return coef
@@ -36,13 +43,61 @@ def _class_weights(clf: Any) -> np.ndarray | None:
     return None
 
 
-def _top(row: Any, weights: np.ndarray, names: np.ndarray, top: int) -> list[dict[str, Any]]:
+def _top(row: Any, weights: np.ndarray, names: Any, top: int) -> list[dict[str, Any]]:
+    """``names`` maps a column to its n-gram: an array (vocabulary) or a dict (hashed, per text)."""
     indices, values = row.indices, row.data
     if len(indices) == 0:
         return []
     push = values * weights[indices]
     order = np.argsort(-push, kind="stable")[:top]
     return [{"ngram": str(names[indices[i]]), "weight": round(float(push[i]), 4)} for i in order if push[i] > 0]
+
+
+def _branches(featurizer: Any) -> list[tuple[str, Any]]:
+    """(name, transformer) of each FeatureUnion part in column order, or the one featurizer."""
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    while isinstance(featurizer, Pipeline) and len(featurizer.steps) == 1:
+        featurizer = featurizer.steps[0][1]
+    if isinstance(featurizer, FeatureUnion):
+        return [(name, t) for name, t in featurizer.transformer_list if t not in ("drop", None)]
+    return [("words", featurizer)]
+
+
+def _hasher(transformer: Any) -> Any:
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.pipeline import Pipeline
+
+    first = transformer.steps[0][1] if isinstance(transformer, Pipeline) else transformer
+    return first if isinstance(first, HashingVectorizer) else None
+
+
+def _hashed_names(featurizer: Any, text: str) -> dict[int, str]:
+    """Column -> n-gram(s) of this text, for featurizers with hashed parts (which keep no
+    vocabulary): the text's own n-grams, hashed as the vectorizer hashes them."""
+    from sklearn.feature_extraction import FeatureHasher
+
+    names: dict[int, str] = {}
+    offset = 0
+    for branch, transformer in _branches(featurizer):
+        prefix = "" if branch == "words" else ("char:" if branch == "chars" else f"{branch}:")
+        hasher = _hasher(transformer)
+        if hasher is None:
+            vocabulary = transformer.vocabulary_
+            for ngram, j in vocabulary.items():
+                names[offset + j] = prefix + ngram
+            offset += len(vocabulary)
+            continue
+        ngrams = sorted({g for g in hasher.build_analyzer()(text) if g})
+        if ngrams:
+            columns = FeatureHasher(n_features=hasher.n_features, input_type="string", alternate_sign=False).transform(
+                [[g] for g in ngrams]).indices
+            for ngram, column in zip(ngrams, columns):
+                key = offset + int(column)
+                # Two n-grams of one text in one hashed column: name both.
+                names[key] = f"{names[key]}|{prefix}{ngram}" if key in names else prefix + ngram
+        offset += hasher.n_features
+    return names
 
 
 class Explainer:
@@ -56,10 +111,13 @@ class Explainer:
         pipeline = self.model.topic_pipeline if task == "topic" else self.model.tone_pipeline
         return pipeline[:-1], pipeline[-1]
 
-    def _names(self, task: str) -> np.ndarray:
+    def _names(self, task: str, text: str) -> Any:
+        featurizer = self._parts(task)[0]
+        if any(_hasher(t) is not None for _, t in _branches(featurizer)):
+            return _hashed_names(featurizer, text)
         key = "names" if self.model._shared else f"names_{task}"
         if key not in self._cache:
-            self._cache[key] = _feature_names(self._parts(task)[0])
+            self._cache[key] = _feature_names(featurizer)
         return self._cache[key]
 
     def _topic_weights(self) -> list[np.ndarray | None]:
@@ -67,7 +125,7 @@ class Explainer:
             weights = []
             for estimator in self._parts("topic")[1].estimators_:
                 coef = getattr(estimator, "coef_", None)  # a label constant in training has none
-                weights.append(None if coef is None else np.asarray(coef, dtype=float).ravel())
+                weights.append(None if coef is None else _dense(coef).ravel())
             self._cache["topic_weights"] = weights
         return self._cache["topic_weights"]
 
@@ -90,8 +148,9 @@ class Explainer:
         explanations: list[dict[str, Any]] = [{} for _ in texts]
         if self.model.topic_pipeline is not None:
             X = self._parts("topic")[0].transform(texts).tocsr()
-            names, weights = self._names("topic"), self._topic_weights()
+            weights = self._topic_weights()
             for i, result in enumerate(results):
+                names = self._names("topic", texts[i])
                 explanations[i]["topics"] = {
                     label: _top(X[i], weights[self.model.topic_labels.index(label)], names, top)
                     if weights[self.model.topic_labels.index(label)] is not None else []
@@ -99,8 +158,9 @@ class Explainer:
                 }
         if self.model.tone_pipeline is not None:
             X = self._parts("tone")[0].transform(texts).tocsr()
-            names, weights = self._names("tone"), self._tone_weights()
+            weights = self._tone_weights()
             for i, result in enumerate(results):
                 tone = result["tone"]
+                names = self._names("tone", texts[i]) if weights else None
                 explanations[i]["tone"] = {tone: _top(X[i], weights[tone], names, top) if weights else []}
         return [r | {"explanation": e} for r, e in zip(results, explanations)]

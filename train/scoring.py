@@ -105,16 +105,25 @@ def fast_decision(classifier: Any) -> Decision | None:
         estimators = getattr(classifier, "estimators_", [])
         if not estimators or not all(isinstance(e, linear) for e in estimators):
             return None
-        coef = np.vstack([np.asarray(e.coef_).reshape(1, -1) for e in estimators])
+        rows = [e.coef_ for e in estimators]
         intercept = np.concatenate([np.ravel(e.intercept_) for e in estimators])
+        if any(sp.issparse(r) for r in rows):
+            coef = sp.vstack([sp.csr_matrix(r) for r in rows], format="csc")
+        else:
+            coef = np.vstack([np.asarray(r).reshape(1, -1) for r in rows])
     elif isinstance(classifier, linear):
-        coef, intercept = np.asarray(classifier.coef_), np.ravel(classifier.intercept_)
+        coef, intercept = classifier.coef_, np.ravel(classifier.intercept_)
     else:
         return None
     if sp.issparse(coef):
-        return None
+        # Pruned models: (features x labels) row-major, so a text's few features pick a few rows.
+        weights = sp.csr_matrix(coef.T)
+
+        def decide_sparse(X: Any) -> np.ndarray:
+            return np.asarray((sp.csr_matrix(X) @ weights).todense()) + intercept
+        return decide_sparse
     # Column-major so coef.T is row-major: the product then needs no copy of the matrix per call.
-    coef = np.asfortranarray(coef)
+    coef = np.asfortranarray(np.asarray(coef))
 
     def decide(X: Any) -> np.ndarray:
         return np.asarray(X @ coef.T) + intercept

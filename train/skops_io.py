@@ -38,6 +38,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "numpy.int64",
         "numpy.str_",
         "scipy.sparse._csr.csr_matrix",
+        "scipy.sparse._csc.csc_matrix",
         "sklearn.pipeline.Pipeline",
         "sklearn.pipeline.FeatureUnion",
         "sklearn.feature_extraction.text.TfidfVectorizer",
