@@ -119,11 +119,13 @@ def serving(task: Task, kept: dict[str, Any], work: Path, latency_n: int) -> lis
 
 
 def latency_profile(model: systems.Fitted, texts: list[str]) -> dict[str, float]:
-    """Where one article's prediction time goes, in-process: featurize vs classify vs the rest."""
+    """Where one article's prediction time goes, in-process: featurize vs classify, through the
+    pipeline's own methods and through ArticleModel's fast path (train/scoring.py)."""
     article_model = model.model
     pipeline = article_model.tone_pipeline or article_model.topic_pipeline
     featurize, clf = pipeline[:-1], pipeline[-1]
-    parts: dict[str, list[float]] = {"featurize_ms": [], "classify_ms": [], "predict_ms": []}
+    fast = article_model._fast
+    parts: dict[str, list[float]] = {"featurize_ms": [], "classify_ms": [], "fast_featurize_ms": [], "fast_classify_ms": [], "predict_ms": []}
     for text in texts:
         t0 = time.perf_counter_ns()
         X = featurize.transform([text])
@@ -135,7 +137,15 @@ def latency_profile(model: systems.Fitted, texts: list[str]) -> dict[str, float]
         parts["featurize_ms"].append((t1 - t0) / 1e6)
         parts["classify_ms"].append((t2 - t1) / 1e6)
         parts["predict_ms"].append((t3 - t2) / 1e6)
-    return {k: round(statistics.median(v), 4) for k, v in parts.items()}
+        if fast is not None:
+            t4 = time.perf_counter_ns()
+            X = fast.featurize([text])
+            t5 = time.perf_counter_ns()
+            (fast.tone or fast.topic)(X)
+            t6 = time.perf_counter_ns()
+            parts["fast_featurize_ms"].append((t5 - t4) / 1e6)
+            parts["fast_classify_ms"].append((t6 - t5) / 1e6)
+    return {k: round(statistics.median(v), 4) for k, v in parts.items() if v}
 
 
 LEVERS: list[tuple[str, list[str]]] = [
@@ -148,6 +158,7 @@ LEVERS: list[tuple[str, list[str]]] = [
     ("hashed 2^20, float32, largest 5% of weights", ["train.keep_weights=0.05"]),
     ("hashed 2^18, float32, largest 30%", ["features.hash_bits=18"]),
     ("best config with plain LinearSVC instead of NB-SVM", ["tone.classifier=linear_svc"]),
+    ("best config with word 1-2-grams", ["features.ngram_range=[1,2]"]),
 ]
 QUICK_LEVERS = ("hashed 2^20, float32, all weights", "hashed 2^20, float32, largest 30% (best config)")
 
