@@ -96,15 +96,20 @@ def test_skops_file_with_a_foreign_type_is_refused_listing_it(trained, tmp_path)
     assert all(r["refused"] == [] and "sklearn.pipeline.Pipeline" in r["types"] for r in json.loads(clean.output))
 
 
-def test_trusted_types_cover_every_configured_classifier(tmp_path):
-    """Adding a classifier to train/fit.py without adding its types to TRUSTED_TYPES fails here."""
+@pytest.mark.parametrize("overrides", [
+    ["topic.classifier=linear_svc", "tone.classifier=complement_nb", "features.char_ngrams=true", "topic.thresholds=fixed"],
+    ["tone.classifier=nb_svm", "features.hash_bits=12", "features.lead_chars=200", "train.coef_dtype=float32", "train.keep_weights=0.3"],
+    ["tone.classifier=nb_logreg", "features.token_pattern=(?u)\\w+|[^\\w\\s]", "train.keep_weights=0.5"],
+])
+def test_trusted_types_cover_every_configured_classifier(tmp_path, overrides):
+    """Adding a classifier or a storage format to train/fit.py without adding its types to
+    TRUSTED_TYPES fails here."""
     from conftest import write_corpus
 
     from train.cli.train import train
 
     paths = write_corpus(tmp_path, copies=1)
-    result = train(paths["config"], ["topic.classifier=linear_svc", "tone.classifier=complement_nb",
-                                     "features.char_ngrams=true", "topic.thresholds=fixed"])
+    result = train(paths["config"], overrides)
     assert "skops_skipped" not in result.manifest
     model = load_model(str(result.path))
     assert model.classify(TEXTS) == load_model(str(result.path), prefer="joblib").classify(TEXTS)

@@ -271,10 +271,10 @@ def compact_classifier(classifier: Any, coef_dtype: str = "float64", keep_weight
     """Shrink a fitted linear classifier (or OneVsRest of them) in place for saving.
 
     Keeps the ``keep_weights`` fraction of each model's non-zero weights with the largest
-    magnitude and drops the rest, storing what is kept in a column-compressed sparse ``coef_``
-    (as scikit-learn's own ``sparsify()`` does, but CSC: a CSR ``coef_`` makes every
-    ``decision_function`` call convert the whole matrix, 3.7 ms per article on 20 Newsgroups).
-    ``float32`` halves what is left. Unpruned coefficients stay dense but column-major:
+    magnitude and zeroes the rest. ``float32`` halves what is left; pruned float32 weights are
+    stored in a column-compressed sparse ``coef_`` (as scikit-learn's own ``sparsify()`` does, but
+    CSC: a CSR ``coef_`` makes every ``decision_function`` call convert the whole matrix, 3.7 ms
+    per article on 20 Newsgroups). Other compacted coefficients stay dense but column-major:
     ``decision_function`` multiplies by ``coef_.T``, which scipy would otherwise copy on every call.
     Estimators without ``coef_`` (ComplementNB, constant predictors) are left alone.
     """
@@ -291,15 +291,18 @@ def compact_classifier(classifier: Any, coef_dtype: str = "float64", keep_weight
             if 0 < keep < magnitude.size:
                 cutoff = np.partition(magnitude, magnitude.size - keep)[magnitude.size - keep]
                 coef[np.abs(coef) < cutoff] = 0
-        if keep_weights < 1.0:
+        if keep_weights < 1.0 and dtype == np.float32:
             # Column-compressed sparse: coef_.T is then row-compressed, which scikit-learn's
             # decision_function multiplies without converting (as fast as dense per article), and
             # the file holds only the kept weights (a pruned 20-class 2**20-column model: 84 MB
             # dense in memory, 3.7 MB sparse; skops loads it in 0.02 s instead of 0.3-0.4 s).
+            # float32 only: scikit-learn multiplies sparse by sparse only at one dtype, and the
+            # features are float32.
             estimator.coef_ = sp.csc_matrix(coef)
         else:
             # Only when asked to compact: the default model stays bit-for-bit what the solver produced.
-            estimator.coef_ = np.asfortranarray(coef) if coef_dtype != "float64" else coef
+            compacted = coef_dtype != "float64" or keep_weights < 1.0
+            estimator.coef_ = np.asfortranarray(coef) if compacted else coef
         estimator.intercept_ = np.asarray(estimator.intercept_, dtype=dtype)
 
 
