@@ -226,8 +226,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also write the raw results here")
     parser.add_argument("--datasets", default=",".join(LOADERS), help=f"comma-separated subset of {','.join(LOADERS)}")
     parser.add_argument("--systems", default=None, help="comma-separated subset of the systems (default: all; --quick: all but 'ours default')")
-    parser.add_argument("--slow-default", action="store_true",
-                        help="also train the default config (logreg, 90 labels x 6 fits) on Reuters: slow")
     parser.add_argument("--render", default=None, help="only re-render the report from a --json file of an earlier run")
     args = parser.parse_args(argv)
     if args.render:
@@ -257,13 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         for task in tasks:
             is_20ng = task.name == "20 Newsgroups"
             keep = {"vanilla", "fastText", "ours default", "ours best"} if is_20ng else set()
-            task_names = names
-            if task.name == "Reuters-21578" and not args.slow_default and "ours default" in names:
-                task_names = [n for n in names if n != "ours default"]
-                report["skipped"].append("Reuters-21578 / ours default: not run (a logistic regression per category plus "
-                                         "5-fold threshold tuning, the slowest run by far in earlier runs; "
-                                         "`python -m bench.run --slow-default` runs it)")
-            results, kept = run_task(task, task_names, keep)
+            results, kept = run_task(task, names, keep)
             entry: dict[str, Any] = {"kind": task.kind, "protocol": task.protocol, "labels": len(task.labels),
                                      "best_config": task.best_config, "targets": task.targets,
                                      "published": task.published, "results": results}
