@@ -3,7 +3,8 @@
 Topic scores are threshold-adjusted: each label's tuned threshold is folded into its classifier,
 so a label is predicted exactly when its score is >= 0.5 (the raw thresholds are in the manifest).
 A model may carry only one of the two tasks (the benchmarks train one); the other is then absent
-from every result.
+from every result. Scores are computed by ``train.scoring`` from the pipelines' fitted attributes
+when it supports them and reproduces the pipelines on a probe text, else by the pipelines.
 """
 
 from __future__ import annotations
