@@ -390,11 +390,13 @@ def _check_ranges(config: Config, origin_of: typing.Callable[[str, str], str]) -
     need(config.tone.alpha > 0, "tone", "alpha", f"must be > 0, got {config.tone.alpha}")
     need(0 <= config.tone.nb_scale <= 4, "tone", "nb_scale", f"must be in [0, 4], got {config.tone.nb_scale}")
     need(f.lead_chars >= 0, "features", "lead_chars", f"must be >= 0 (0 = off), got {f.lead_chars}")
-    need(not f.lead_chars or _token_pattern_problem(f.token_pattern) is not None or re.compile(f.token_pattern).groups == 0,
+    pattern_problem = _token_pattern_problem(f.token_pattern)
+    # The lead branch wraps token_pattern in a capturing group of its own (features.lead_settings).
+    need(not f.lead_chars or pattern_problem is not None or re.compile(f.token_pattern).groups == 0,
          "features", "lead_chars", "needs a features.token_pattern without capturing groups (use (?:...) groups)")
     need(0 <= config.tone.nb_blend <= 10, "tone", "nb_blend", f"must be in [0, 10], got {config.tone.nb_blend}")
-    need(_token_pattern_problem(f.token_pattern) is None, "features", "token_pattern",
-         f"{_token_pattern_problem(f.token_pattern)}; use a regular expression like r\"(?u)\\b\\w+\\b\"")
+    need(pattern_problem is None, "features", "token_pattern",
+         f"{pattern_problem}; use a regular expression like r\"(?u)\\b\\w+\\b\"")
     need(config.topic.threshold_folds >= 2, "topic", "threshold_folds",
          f"must be >= 2, got {config.topic.threshold_folds}")
     need(0.0 <= config.topic.threshold_min_f1 <= 1.0, "topic", "threshold_min_f1",

@@ -26,7 +26,7 @@ Decision = Callable[[Any], np.ndarray]
 
 def fast_featurizer(transformer: Any) -> Featurizer | None:
     """texts -> CSR features equal to ``transformer.transform(texts)``, or None if unsupported."""
-    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
     from sklearn.pipeline import FeatureUnion, Pipeline
 
     if isinstance(transformer, Pipeline):
@@ -55,8 +55,7 @@ def fast_featurizer(transformer: Any) -> Featurizer | None:
         return lambda texts: weigh(CountVectorizer.transform(transformer, texts))
     if isinstance(transformer, HashingVectorizer):
         return transformer.transform
-    if isinstance(transformer, TfidfTransformer):
-        return None  # needs counts, not text
+    # Anything else, TfidfTransformer included (it weighs counts; it cannot start from text).
     return None
 
 
