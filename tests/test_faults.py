@@ -176,3 +176,38 @@ def test_predict_streams_100k_records_in_flat_memory(trained, tmp_path):
     print(f"peak RSS: 5,000 records {small / 1024:.1f} MB, 100,000 records {large / 1024:.1f} MB, ratio {large / small:.3f}")
     # 20x the records; holding them (or their results) would add tens of MB.
     assert large - small < 20 * 1024
+
+
+def test_a_build_waits_for_a_reader_of_the_same_dataset(tmp_path, monkeypatch):
+    """Two trains started together both build; the second swap must not pull the dataset away
+    while the first train is reading it (a race seen once in a fresh-clone `make test`)."""
+    import threading
+
+    import datasets
+
+    from train.config import LabelsConfig
+    from train.dataset import Record, load_splits, save_dataset
+
+    def records(tag: str) -> dict:
+        return {"train": [Record(id=f"{tag}{i}", text=f"text {tag} {i}", topics=("energy",), tone="neutral", title="")
+                          for i in range(3)]}
+
+    out = tmp_path / "dataset"
+    save_dataset(records("a"), LabelsConfig(), out, {})
+    real_load = datasets.load_from_disk
+    reading = threading.Event()
+
+    def slow_load(path, *args, **kwargs):
+        reading.set()
+        time.sleep(0.5)  # a reader in the middle of its read while the other build swaps
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(datasets, "load_from_disk", slow_load)
+    read: dict = {}
+    reader = threading.Thread(target=lambda: read.update(load_splits(out)))
+    reader.start()
+    assert reading.wait(10)
+    save_dataset(records("b"), LabelsConfig(), out, {})
+    reader.join(10)
+    assert [r.id for r in read["train"]] == ["a0", "a1", "a2"]
+    assert [r.id for r in load_splits(out)["train"]] == ["b0", "b1", "b2"]

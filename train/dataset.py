@@ -375,11 +375,22 @@ def save_dataset(
 
 
 @contextlib.contextmanager
-def _swap_lock(out_dir: Path) -> Iterator[None]:
+def _swap_lock(out_dir: Path, shared: bool = False) -> Iterator[None]:
+    """Exclusive while a build swaps a dataset folder into place; shared while one is read, so a
+    concurrent build cannot rename and delete the folder under a reader (two trains started
+    together both build, and the second swap used to pull the first one's dataset away mid-read).
+    A reader that cannot create the lock file (a read-only folder) reads without it."""
     import fcntl
 
-    with (out_dir.parent / f".{out_dir.name}.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        handle = (out_dir.parent / f".{out_dir.name}.lock").open("a")
+    except OSError:
+        if not shared:
+            raise
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -404,6 +415,11 @@ def load_splits(path: Path, split_names: Sequence[str] | None = None) -> dict[st
     """Read a saved DatasetDict back into Records, decoding ClassLabel ids to names."""
     import datasets
 
+    with _swap_lock(Path(path).resolve(), shared=True):
+        return _read_splits(datasets, path, split_names)
+
+
+def _read_splits(datasets: Any, path: Path, split_names: Sequence[str] | None) -> dict[str, list[Record]]:
     if not (path / "dataset_dict.json").is_file():
         raise ArtclfError(f"{path}: not a saved dataset (no dataset_dict.json); run `artclf build-dataset` first")
     try:
