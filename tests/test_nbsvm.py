@@ -39,7 +39,8 @@ def test_without_scaling_or_blend_it_is_plain_one_vs_rest(base):
 
     texts, labels = corpus()
     X = build_vectorizer(FeaturesConfig(hash_bits=12)).fit_transform(texts)
-    model = fit_nb_linear(X, labels, base, C=1.0, scale_power=0.0, blend=0.0, class_weight="none", seed=0)
+    make = (lambda: LinearSVC(C=1.0, random_state=0)) if base == "linear_svc" else (lambda: LogisticRegression(C=1.0, max_iter=2000, random_state=0))
+    model = fit_nb_linear(X, labels, make, scale_power=0.0, blend=0.0)
     assert type(model) is (LinearSVC if base == "linear_svc" else LogisticRegression)
     assert model.coef_.shape == (3, 2**12) and list(model.classes_) == sorted(WORDS)
     for k, label in enumerate(model.classes_):
@@ -53,7 +54,7 @@ def test_scaling_is_folded_into_the_coefficients():
 
     texts, labels = corpus()
     X = sp.csr_matrix(build_vectorizer(FeaturesConfig()).fit_transform(texts))
-    model = fit_nb_linear(X, labels, "linear_svc", C=1.0, scale_power=1.0, blend=0.0, class_weight="none", seed=0)
+    model = fit_nb_linear(X, labels, lambda: LinearSVC(C=1.0, random_state=0), scale_power=1.0, blend=0.0)
     # Refit class 0 by hand on the explicitly scaled matrix: same decisions on the unscaled one.
     label = model.classes_[0]
     y = (np.asarray(labels) == label).astype(int)
@@ -67,9 +68,11 @@ def test_scaling_is_folded_into_the_coefficients():
 
 
 def test_two_classes_give_one_row_for_the_second_class():
+    from sklearn.svm import LinearSVC
+
     texts, labels = corpus(classes=("money", "space"))
     X = build_vectorizer(FeaturesConfig()).fit_transform(texts)
-    model = fit_nb_linear(X, labels, "linear_svc", C=1.0, scale_power=0.5, blend=0.3, class_weight="balanced", seed=0)
+    model = fit_nb_linear(X, labels, lambda: LinearSVC(C=1.0, class_weight="balanced", random_state=0), scale_power=0.5, blend=0.3)
     assert model.coef_.shape == (1, X.shape[1]) and list(model.classes_) == ["money", "space"]
     assert (model.predict(X) == np.asarray(labels)).mean() == 1.0
 

@@ -73,8 +73,9 @@ def _hasher(transformer: Any) -> Any:
 
 
 def _hashed_names(featurizer: Any, text: str) -> dict[int, str]:
-    """Column -> n-gram(s) of this text, for featurizers with hashed parts (which keep no
-    vocabulary): the text's own n-grams, hashed as the vectorizer hashes them."""
+    """Column -> n-gram(s) of this text, for hashed featurizers (which keep no vocabulary): the
+    text's own n-grams, hashed as the vectorizer hashes them. ``features.build_vectorizer`` hashes
+    every branch or none."""
     from sklearn.feature_extraction import FeatureHasher
 
     names: dict[int, str] = {}
@@ -82,12 +83,6 @@ def _hashed_names(featurizer: Any, text: str) -> dict[int, str]:
     for branch, transformer in _branches(featurizer):
         prefix = "" if branch == "words" else ("char:" if branch == "chars" else f"{branch}:")
         hasher = _hasher(transformer)
-        if hasher is None:
-            vocabulary = transformer.vocabulary_
-            for ngram, j in vocabulary.items():
-                names[offset + j] = prefix + ngram
-            offset += len(vocabulary)
-            continue
         ngrams = sorted({g for g in hasher.build_analyzer()(text) if g})
         if ngrams:
             columns = FeatureHasher(n_features=hasher.n_features, input_type="string", alternate_sign=False).transform(
@@ -113,7 +108,7 @@ class Explainer:
 
     def _names(self, task: str, text: str) -> Any:
         featurizer = self._parts(task)[0]
-        if any(_hasher(t) is not None for _, t in _branches(featurizer)):
+        if all(_hasher(t) is not None for _, t in _branches(featurizer)):
             return _hashed_names(featurizer, text)
         key = "names" if self.model._shared else f"names_{task}"
         if key not in self._cache:

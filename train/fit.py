@@ -8,6 +8,7 @@ tuned threshold is folded into its classifier's intercept, so the saved pipeline
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -64,8 +65,8 @@ def fit_tone_classifier(config: ToneConfig, seed: int, X: Any, tones: list[str])
     if config.classifier in ("nb_svm", "nb_logreg"):
         from train.nbsvm import fit_nb_linear
 
-        base = "linear_svc" if config.classifier == "nb_svm" else "logreg"
-        return fit_nb_linear(X, tones, base, config.C, config.nb_scale, config.nb_blend, config.class_weight, seed)
+        base = dataclasses.replace(config, classifier="linear_svc" if config.classifier == "nb_svm" else "logreg")
+        return fit_nb_linear(X, tones, lambda: make_tone_classifier(base, seed), config.nb_scale, config.nb_blend)
     return make_tone_classifier(config, seed).fit(X, tones)
 
 

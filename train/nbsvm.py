@@ -15,7 +15,7 @@ one-vs-rest, so a logistic model's probabilities are a softmax over those scores
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,22 +26,10 @@ RATIO_ALPHA = 1.0
 BLEND_ALPHA = 0.01
 
 
-def fit_nb_linear(
-    X: Any, y: Sequence[str], base: str, C: float, scale_power: float, blend: float, class_weight: str, seed: int
-) -> Any:
-    """A stock LinearSVC (``base="linear_svc"``) or LogisticRegression (``"logreg"``), fitted
-    attributes set, scoring like the NB-scaled one-vs-rest models plus ``blend`` times naive Bayes.
+def fit_nb_linear(X: Any, y: Sequence[str], make: Callable[[], Any], scale_power: float, blend: float) -> Any:
+    """The classifier ``make()`` builds (a LinearSVC or LogisticRegression), fitted attributes set,
+    scoring like NB-scaled one-vs-rest copies of it plus ``blend`` times naive Bayes.
     ``scale_power`` 0 and ``blend`` 0 give plain one-vs-rest models."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.svm import LinearSVC
-
-    weight = "balanced" if class_weight == "balanced" else None
-
-    def make() -> Any:
-        if base == "logreg":
-            return LogisticRegression(C=C, class_weight=weight, max_iter=2000, random_state=seed)
-        return LinearSVC(C=C, class_weight=weight, random_state=seed)
-
     X = sp.csr_matrix(X)
     classes, codes = np.unique(np.asarray(y, dtype=object).astype(str), return_inverse=True)
     if len(classes) < 2:
