@@ -59,12 +59,12 @@ def render(report: dict[str, Any]) -> str:
                    "means other jobs shared the machine and absolute times are inflated; compare the ratios")
     out += [
         "",
-        "Systems, each trained on the same training split (or fold) and scored with `train.metrics`:",
+        "Systems, each trained on the same training split (or fold) and scored with `train.evaluate.metrics`:",
         "",
         f"- **vanilla**: {VANILLA_DESCRIPTION}, the baseline every ratio is against;",
         "- **fastText**: `fasttext-numpy2`, " + ", ".join(f"{k}={v}" for k, v in FASTTEXT_SETTINGS.items())
         + " (`loss=ova`, threshold 0.5 for multi-label); training file shuffled; text lowercased and split into words and punctuation;",
-        "- **ours default**: `train.fit.fit_models` with `configs/default.toml` (only the label sets changed);",
+        "- **ours default**: `train.fit.fit.fit_models` with `configs/default.toml` (only the label sets changed);",
         "- **ours best**: the same with the dataset's config in `configs/bench/` (below).",
         "",
     ]
@@ -120,7 +120,7 @@ def render(report: dict[str, Any]) -> str:
     if ng and ng.get("levers"):
         base = ng["levers"][0]
         out += ["## Size levers (20 Newsgroups, ours best config with one lever changed)", "",
-                "Trained with `fit_models`, saved with `train.registry.save_version` (joblib, compress=3), loaded with "
+                "Trained with `fit_models`, saved with `train.store.registry.save_version` (joblib, compress=3), loaded with "
                 "`train.load_model` (median of 3).", "",
                 "| model | accuracy | size (model files + manifest) | load s | train s |", "|---|---|---|---|---|"]
         for r in ng["levers"]:

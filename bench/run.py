@@ -35,7 +35,7 @@ def log(message: str) -> None:
 
 
 def score(task: Task, truth: list[Any], pred: list[tuple[str, ...]]) -> dict[str, float]:
-    from train.metrics import tone_metrics, topic_metrics
+    from train.evaluate.metrics import tone_metrics, topic_metrics
 
     if task.kind == "multiclass":
         m = tone_metrics([r.tone for r in truth], [p[0] if p else "" for p in pred], task.labels)
@@ -165,7 +165,7 @@ QUICK_LEVERS = ("hashed 2^20, float32, all weights", "hashed 2^20, float32, larg
 
 def size_levers(task: Task, work: Path) -> list[dict[str, Any]]:
     """Accuracy, saved size and load time of the 20 Newsgroups best config with each lever undone."""
-    from train.registry import load_model
+    from train.store.registry import load_model
 
     train, test = task.folds[0]
     rows = []
@@ -212,7 +212,7 @@ def machine() -> dict[str, Any]:
     import fasttext  # noqa: F401  (version below)
     from importlib.metadata import version
 
-    from train.registry import git_commit, library_versions
+    from train.store.registry import git_commit, library_versions
 
     return {"cores": cores, "memory_gib": round(mem_kb / 1024 / 1024, 1), "cpu": cpu, "os": platform.platform(),
             "libraries": {**library_versions(), "fasttext-numpy2": version("fasttext-numpy2")},

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from train.dataset import Record
+from train.data.dataset import Record
 
 # Settings reported in BENCHMARKS.md; lr 0.5 is fastText's own tutorial setting for classifiers.
 FASTTEXT_SETTINGS: dict[str, Any] = {"epoch": 25, "wordNgrams": 2, "lr": 0.5, "dim": 100, "minCount": 1, "thread": 1, "seed": 13}
@@ -106,8 +106,8 @@ def fit_fasttext(train: list[Record], kind: str, labels: list[str]) -> Fitted:
 
 
 def fit_ours(train: list[Record], kind: str, labels: list[str], config: Any) -> Fitted:
-    from train.fit import fit_models
-    from train.model import ArticleModel
+    from train.fit.fit import fit_models
+    from train.model.model import ArticleModel
 
     fitted = fit_models([r.text for r in train], [r.topics for r in train], [r.tone for r in train], config)
     manifest = manifest_for(config, fitted)
@@ -118,7 +118,7 @@ def fit_ours(train: list[Record], kind: str, labels: list[str], config: Any) -> 
         return [(p["tone"],) if kind == "multiclass" else tuple(p["topics"]) for p in out]
 
     def save(folder: Path) -> Path:
-        from train.registry import save_version
+        from train.store.registry import save_version
 
         estimators = {name: est for name, est in (("topic", fitted.topic), ("tone", fitted.tone)) if est is not None}
         return save_version(folder, estimators, manifest)
@@ -127,7 +127,7 @@ def fit_ours(train: list[Record], kind: str, labels: list[str], config: Any) -> 
 
 
 def manifest_for(config: Any, fitted: Any) -> dict[str, Any]:
-    from train.registry import library_versions, now_utc
+    from train.store.registry import library_versions, now_utc
 
     return {
         "created": now_utc(),

@@ -1,6 +1,6 @@
 """Benchmark tasks: the public datasets as labeled Records, run through the dataset stage.
 
-Each dataset is written as a Hugging Face DatasetDict with ``train.dataset.save_dataset`` and read
+Each dataset is written as a Hugging Face DatasetDict with ``train.data.dataset.save_dataset`` and read
 back with ``load_splits`` (the project's own path), into a temporary folder: the research-only
 text never lands in the repository.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from train.config import LabelsConfig
-from train.dataset import Record, load_splits, save_dataset
-from train.sources import DataUnavailable, Doc, bbc, newsgroups, phrasebank, reuters
+from train.data.dataset import Record, load_splits, save_dataset
+from train.data.sources import DataUnavailable, Doc, bbc, newsgroups, phrasebank, reuters
 
 
 @dataclass

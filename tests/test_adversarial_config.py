@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from train.config import LabelsConfig, load_config
-from train.errors import ArtclfError
-from train.labels import read_labels
+from artclf.errors import ArtclfError
+from train.data.labels import read_labels
 
 LABELS = LabelsConfig()
 KNOWN = {"a", "b"}

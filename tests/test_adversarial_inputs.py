@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from train.cli import app
 from train.config import load_config
-from train.dataset import build_dataset
-from train.errors import ArtclfError
-from train.parse import parse_article, read_article
+from train.data.dataset import build_dataset
+from artclf.errors import ArtclfError
+from train.data.parse import parse_article, read_article
 
 from helpers import assert_one_error
 
@@ -174,7 +174,7 @@ def test_symlink_outside_the_seeds_folder_is_refused_or_skipped(corpus, tmp_path
 
 
 def _ids(dataset: Path, split: str) -> list[str]:
-    from train.dataset import load_splits
+    from train.data.dataset import load_splits
 
     return [r.id for r in load_splits(dataset, [split])[split]]
 

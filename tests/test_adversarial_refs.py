@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from train.cli import app
-from train.registry import sha256_file
+from train.store.registry import sha256_file
 
 from helpers import assert_one_error
 

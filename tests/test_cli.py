@@ -152,7 +152,7 @@ def test_bad_config_key_and_type(corpus):
 
 def test_dataset_rebuilt_only_when_stale(corpus):
     from train.config import load_config
-    from train.dataset import build_dataset, dataset_is_current
+    from train.data.dataset import build_dataset, dataset_is_current
 
     cfg = load_config(corpus["config"])
     assert not dataset_is_current(cfg)

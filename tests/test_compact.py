@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from train.config import Config, FeaturesConfig, TrainConfig, LabelsConfig, load_config
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 from features import build_vectorizer
-from train.fit import compact_classifier, fit_models
+from train.fit.fit import compact_classifier, fit_models
 
 WORDS = {
     "sport": "match goal league striker coach stadium season cup referee penalty".split(),
@@ -92,7 +92,7 @@ def test_compact_without_pruning_stays_dense_and_column_major():
 
 
 def test_fit_models_applies_dtype_and_pruning_and_save_load_round_trips(tmp_path):
-    from train.registry import save_version, load_model
+    from train.store.registry import save_version, load_model
 
     texts, labels = corpus()
     config = tone_only(FeaturesConfig(hash_bits=14), TrainConfig(coef_dtype="float32", keep_weights=0.5))

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from conftest import write_corpus
 from train.cli import app
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 from helpers import assert_one_line_error
 
@@ -40,7 +40,7 @@ def run(*args):
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A healthy config and a crippled one (5 features, tiny topic C) on 3 folds x 2 repeats."""
-    from train.compare import compare
+    from train.experiments.compare import compare
 
     root = tmp_path_factory.mktemp("compare")
     paths = write_corpus(root, copies=3)
@@ -71,8 +71,8 @@ def test_every_config_is_scored_on_the_same_folds(compared):
 
 
 def test_make_folds_partition_each_repeat_and_are_seeded():
-    from train.compare import make_folds
-    from train.dataset import Record
+    from train.experiments.compare import make_folds
+    from train.data.dataset import Record
 
     rng = np.random.default_rng(0)
     records = [
@@ -92,7 +92,7 @@ def test_make_folds_partition_each_repeat_and_are_seeded():
 
 
 def test_second_run_is_served_from_cache_and_only_new_configs_are_fitted(compared, monkeypatch):
-    import train.compare as compare_module
+    import train.experiments.compare as compare_module
 
     calls = []
     real = compare_module.score_fold
@@ -146,7 +146,7 @@ def test_cli_table_json_report_and_runs(compared, tmp_path):
 def test_corrected_t_test_is_wider_than_the_naive_paired_test():
     from scipy import stats
 
-    from train.compare import corrected_t_test
+    from train.experiments.compare import corrected_t_test
 
     rng = np.random.default_rng(1)
     a = rng.normal(0.8, 0.05, 10)
@@ -160,7 +160,7 @@ def test_corrected_t_test_is_wider_than_the_naive_paired_test():
 
 
 def test_differing_keys_lists_only_changed_keys():
-    from train.compare import differing_keys
+    from train.experiments.compare import differing_keys
 
     a = {"features": {"min_df": 1, "ngram_range": [1, 2]}, "topic": {"C": 10.0}}
     b = {"features": {"min_df": 1, "ngram_range": [1, 3]}, "topic": {"C": 10.0}}
@@ -199,8 +199,8 @@ def test_too_small_for_k_folds_suggests_a_k(corpus, tmp_path):
 
 
 def test_check_enough_data_counts_each_label():
-    from train.compare import check_enough_data
-    from train.dataset import Record
+    from train.experiments.compare import check_enough_data
+    from train.data.dataset import Record
 
     records = [Record(str(i), "t", ("a",) if i < 3 else (), ["x", "y"][i % 2]) for i in range(20)]
     tasks = {"topic": ["a"], "tone": ["x", "y"]}
@@ -239,7 +239,7 @@ def test_shipped_configs_set_only_what_differs_and_say_why(name):
 
 
 def test_shipped_configs_compare_together():
-    from train.compare import load_experiments
+    from train.experiments.compare import load_experiments
 
     configs = load_experiments([REPO / "configs" / "default.toml"] + [REPO / "configs" / f"{n}.toml" for n in SHIPPED])
     assert [c.name for c in configs] == ["default"] + SHIPPED
@@ -250,7 +250,7 @@ def test_shipped_configs_compare_together():
 
 def _dask_equals_local(processes: bool, compared: dict, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
-    from train.compare import compare
+    from train.experiments.compare import compare
 
     # One config keeps it quick; the baseline's folds are the same code path.
     paths = [compared["bad"]]
@@ -272,7 +272,7 @@ def test_dask_process_cluster_gives_the_local_results(compared, tmp_path):
 
 
 def test_runs_with_a_same_named_but_edited_config_stay_apart(compared, tmp_path):
-    from train.compare import load_runs
+    from train.experiments.compare import load_runs
 
     runs = tmp_path / "runs"
     runs.mkdir()
@@ -293,7 +293,7 @@ def test_runs_with_a_same_named_but_edited_config_stay_apart(compared, tmp_path)
 
 
 def test_an_interrupted_comparison_keeps_the_configs_it_finished(corpus, tmp_path, monkeypatch):
-    import train.compare as compare_module
+    import train.experiments.compare as compare_module
 
     real = compare_module.score_fold
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from train.config import Config, load_config, parse_override
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from train.errors import ArtclfError
-from train.registry import clean_stale_tmp, list_versions, load_model, save_version, stale_tmp_dirs
+from artclf.errors import ArtclfError
+from train.store.registry import clean_stale_tmp, list_versions, load_model, save_version, stale_tmp_dirs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ SLOW_SAVE = """
 import sys, time
 from pathlib import Path
 import joblib
-from train.registry import save_version
+from train.store.registry import save_version
 
 real_dump = joblib.dump
 def slow_dump(obj, path, **kw):
@@ -128,7 +128,7 @@ def test_unwritable_models_dir_gives_a_clear_message_and_keeps_versions(trained,
 
 
 def test_full_disk_while_writing_skops_keeps_versions(trained, tmp_path, monkeypatch):
-    from train import skops_io
+    from train.store import skops_io
 
     models = tmp_path / "models"
     models.mkdir()
@@ -186,7 +186,7 @@ def test_a_build_waits_for_a_reader_of_the_same_dataset(tmp_path, monkeypatch):
     import datasets
 
     from train.config import LabelsConfig
-    from train.dataset import Record, load_splits, save_dataset
+    from train.data.dataset import Record, load_splits, save_dataset
 
     def records(tag: str) -> dict:
         return {"train": [Record(id=f"{tag}{i}", text=f"text {tag} {i}", topics=("energy",), tone="neutral", title="")

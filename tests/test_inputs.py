@@ -5,8 +5,8 @@ import json
 import pytest
 
 from train.config import load_config
-from train.dataset import build_dataset, load_splits
-from train.errors import ArtclfError
+from train.data.dataset import build_dataset, load_splits
+from artclf.errors import ArtclfError
 
 ARTICLES = [
     ("a1", "Oil output", "Crude oil output and gas exports rose, the energy ministry said.", ["energy"], "positive"),

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from train.fit import best_threshold, topic_matrix
-from train.metrics import tone_metrics, topic_metrics
+from train.fit.fit import best_threshold, topic_matrix
+from train.evaluate.metrics import tone_metrics, topic_metrics
 
 LABELS = ("diplomacy", "energy", "territory")
 
@@ -54,7 +54,7 @@ def test_topic_matrix():
 
 
 def test_short_views_add_title_and_lead_copies_with_the_same_labels():
-    from train.fit import add_short_views, short_view
+    from train.fit.fit import add_short_views, short_view
 
     long = "Title\n\nLead sentence.\n\nBody one.\n\nBody two."
     assert short_view(long) == "Title\n\nLead sentence."
@@ -67,8 +67,8 @@ def test_short_views_add_title_and_lead_copies_with_the_same_labels():
 
 def test_short_views_are_on_by_default_and_recorded(corpus):
     from train.config import load_config
-    from train.dataset import build_dataset, load_splits
-    from train.fit import fit_models
+    from train.data.dataset import build_dataset, load_splits
+    from train.fit.fit import fit_models
 
     cfg = load_config(corpus["config"])
     rows = load_splits(build_dataset(cfg).path)["train"]
@@ -86,7 +86,7 @@ def test_untrustworthy_thresholds_fall_back_to_the_classifiers_own_cut():
     import numpy as np
 
     from train.config import Config, LabelsConfig, TopicConfig, TrainConfig
-    from train.fit import tune_thresholds
+    from train.fit.fit import tune_thresholds
 
     rng = random.Random(0)
     texts, rows = [], []

@@ -10,9 +10,9 @@ import scipy.sparse as sp
 
 from features import build_vectorizer
 from train.config import Config, FeaturesConfig, LabelsConfig, ToneConfig, TrainConfig
-from train.fit import fit_models
-from train.model import ArticleModel
-from train.nbsvm import fit_nb_linear
+from train.fit.fit import fit_models
+from train.model.model import ArticleModel
+from train.fit.nbsvm import fit_nb_linear
 
 WORDS = {
     "sport": "match goal league striker coach stadium season cup referee penalty".split(),

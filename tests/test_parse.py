@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from train.errors import ArtclfError
-from train.parse import parse_article, read_article
+from artclf.errors import ArtclfError
+from train.data.parse import parse_article, read_article
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_e6234d2784149db6.txt"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from train.config import LabelsConfig
-from train.labels import check_label
-from train.sources import DataUnavailable, real_dev_records
+from train.data.labels import check_label
+from train.data.sources import DataUnavailable, real_dev_records
 
 LABELS_FILE = Path(__file__).parent / "data" / "real_dev_labels.jsonl"
 
@@ -42,7 +42,7 @@ def test_loader_skips_cleanly_when_data_is_absent(tmp_path):
 def test_reuters_reader_keeps_unprocessed_stories_text(tmp_path):
     import gzip
 
-    from train.sources import reuters
+    from train.data.sources import reuters
 
     sgm = """<!DOCTYPE lewis SYSTEM "lewis.dtd">
 <REUTERS TOPICS="YES" LEWISSPLIT="TRAIN" CGISPLIT="TRAINING-SET" OLDID="1" NEWID="1">

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from train.cli import app
-from train.errors import ArtclfError
-from train.registry import load_model, promote, read_aliases, remove_version, resolve_ref, sha256_file
+from artclf.errors import ArtclfError
+from train.store.registry import load_model, promote, read_aliases, remove_version, resolve_ref, sha256_file
 
 TEXTS = ["Oil and gas talks between the ministers", "Troops crossed the disputed border", "The match ended in a draw"]
 
@@ -116,7 +116,7 @@ def test_trusted_types_cover_every_configured_classifier(tmp_path, overrides):
 
 
 def test_version_policy_reports_both_versions(trained, monkeypatch):
-    import train.registry as registry
+    import train.store.registry as registry
 
     real = registry.library_versions()
     monkeypatch.setattr(registry, "library_versions", lambda: {**real, "scikit-learn": "0.1.2"})
@@ -326,7 +326,7 @@ def test_predict_stream_is_lazy():
 def test_loading_api_imports_no_datasets_pyarrow_or_cli(trained):
     code = (
         "import sys\n"
-        "import train.registry\n"
+        "import train.store.registry\n"
         "from train import load_model\n"
         "heavy = [m for m in ('datasets', 'pyarrow', 'train.cli', 'typer', 'sklearn', 'skops') if m in sys.modules]\n"
         "assert not heavy, heavy\n"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from train.errors import ArtclfError
-from train.registry import list_versions, load_model, save_version
+from artclf.errors import ArtclfError
+from train.store.registry import list_versions, load_model, save_version
 
 TEXTS = ["Oil and gas talks between the ministers", "Troops crossed the disputed border", "The match ended in a draw"]
 
@@ -125,7 +125,7 @@ def test_signal_at_a_random_moment_of_train(corpus, trained, sig, seed):
 def build_twice(corpus: dict[str, Path]) -> tuple[dict[str, bytes], subprocess.Popen]:
     """A good dataset on disk, then a changed source and a rebuild running in a subprocess."""
     from train.config import load_config
-    from train.dataset import build_dataset
+    from train.data.dataset import build_dataset
 
     build_dataset(load_config(corpus["config"]))
     good = snapshot(corpus["dataset"])
@@ -136,7 +136,7 @@ def build_twice(corpus: dict[str, Path]) -> tuple[dict[str, bytes], subprocess.P
 
 
 def check_build_aftermath(corpus: dict[str, Path], good: dict[str, bytes], code: int, err: str) -> None:
-    from train.dataset import load_splits
+    from train.data.dataset import load_splits
 
     print(f"build-dataset: exit {code}")
     assert "Traceback" not in err, err
@@ -146,7 +146,7 @@ def check_build_aftermath(corpus: dict[str, Path], good: dict[str, bytes], code:
     ids = {r.id for rows in load_splits(corpus["dataset"]).values() for r in rows}
     assert ("999_new" in ids) == (code == 0)
     from train.config import load_config
-    from train.dataset import build_dataset
+    from train.data.dataset import build_dataset
 
     build_dataset(load_config(corpus["config"]))
     assert "999_new" in {r.id for rows in load_splits(corpus["dataset"]).values() for r in rows}
@@ -177,7 +177,7 @@ def test_signal_at_a_random_moment_of_build_dataset(corpus, sig, seed):
 def test_ctrl_c_between_the_dataset_renames_puts_the_old_dataset_back(corpus, monkeypatch):
     # Regression: the cleanup deleted the renamed-away good dataset too, leaving none at all.
     from train.config import load_config
-    from train.dataset import build_dataset
+    from train.data.dataset import build_dataset
 
     config = load_config(corpus["config"])
     build_dataset(config)
@@ -203,7 +203,7 @@ def test_ctrl_c_between_the_dataset_renames_puts_the_old_dataset_back(corpus, mo
 
 def test_sigkill_between_the_dataset_renames_is_repaired_by_the_next_build(corpus):
     from train.config import load_config
-    from train.dataset import build_dataset
+    from train.data.dataset import build_dataset
 
     config = load_config(corpus["config"])
     build_dataset(config)
@@ -220,7 +220,7 @@ def test_sigkill_between_the_dataset_renames_is_repaired_by_the_next_build(corpu
 PREDICT_LOOP = """
 import json, sys, time
 from pathlib import Path
-from train.registry import load_model
+from train.store.registry import load_model
 models, stop = sys.argv[1], Path(sys.argv[2])
 texts = ["Oil and gas talks between the ministers", "Troops crossed the disputed border"]
 stats = {"loads": 0, "errors": [], "versions": []}
@@ -306,7 +306,7 @@ def test_full_disk_while_saving_a_model(trained, tmpfs):
 
 def test_full_disk_while_building_the_dataset(corpus, tmpfs):
     from train.config import load_config
-    from train.dataset import build_dataset
+    from train.data.dataset import build_dataset
 
     config = load_config(corpus["config"], [f'data.dataset_dir="{tmpfs / "dataset"}"'])
     build_dataset(config)

@@ -1,4 +1,4 @@
-"""The serving fast path (train.scoring) gives the pipelines' own scores, or steps aside."""
+"""The serving fast path (train.model.scoring) gives the pipelines' own scores, or steps aside."""
 
 import random
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from train.config import Config, FeaturesConfig, LabelsConfig, TopicConfig, ToneConfig, TrainConfig
-from train.fit import fit_models
-from train.model import ArticleModel
+from train.fit.fit import fit_models
+from train.model.model import ArticleModel
 
 TOPIC_WORDS = {
     "energy": "gas pipeline oil power grid reactor barrels".split(),

@@ -2,8 +2,8 @@ import random
 from collections import Counter
 
 
-from train.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
-from train.split import iterative_stratification, time_split
+from train.data.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
+from train.data.split import iterative_stratification, time_split
 
 
 def _label_sets(n=300, seed=0):

@@ -1,8 +1,8 @@
 import pytest
 
 from train.config import LabelsConfig
-from train.errors import ArtclfError
-from train.weak import fired_rules, load_rules, rule_report, weak_tone, weak_topics
+from artclf.errors import ArtclfError
+from train.data.weak import fired_rules, load_rules, rule_report, weak_tone, weak_topics
 
 LABELS = LabelsConfig()
 

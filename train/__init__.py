@@ -7,14 +7,14 @@ The public loading API is :func:`load_model`; it imports scikit-learn and joblib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from train.model import ArticleModel
+    from train.model.model import ArticleModel
 
 __all__ = ["load_model"]
 
 
 def load_model(ref: str = "latest", models_dir: str = "models", **kwargs: Any) -> "ArticleModel":
-    """Load a saved model version; see :func:`train.registry.load_model`."""
+    """Load a saved model version; see :func:`train.store.registry.load_model`."""
     # Imported here so that `import train` itself costs nothing.
-    from train.registry import load_model as _load_model
+    from train.store.registry import load_model as _load_model
 
     return _load_model(ref, models_dir=models_dir, **kwargs)

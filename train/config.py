@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Iterator, Sequence
 
 import typer
 
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 DEFAULT_CONFIG = Path("configs/default.toml")
 

@@ -20,7 +20,7 @@ def build_dataset_cli(
         if on_error not in ("stop", "skip"):
             raise typer.BadParameter("must be stop or skip", param_hint="--on-error")
         from train.config import load_config
-        from train.dataset import build_dataset
+        from train.data.dataset import build_dataset
 
         cfg = load_config(config_path(config), set_)
         result = build_dataset(cfg, on_error=on_error)

@@ -19,7 +19,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics for both tasks; ``data`` is a saved dataset folder or a JSONL file (default: the
     dataset the model was trained on)."""
-    from train.registry import load_model
+    from train.store.registry import load_model
 
     loaded = load_model(model, models_dir)
     return score_model(loaded, labeled_records(loaded, data, split))
@@ -28,8 +28,8 @@ def evaluate(
 def labeled_records(loaded: Any, data: Path | None = None, split: str = "test") -> list[Any]:
     """Records to score ``loaded`` on: a split of a dataset folder (default: the one it was trained
     on) or a labeled JSONL file, checked against the model's label names."""
-    from train.dataset import load_splits, read_jsonl_records
-    from train.errors import ArtclfError
+    from train.data.dataset import load_splits, read_jsonl_records
+    from artclf.errors import ArtclfError
 
     if data is None:
         data = Path(loaded.manifest["dataset"]["path"])
@@ -46,7 +46,7 @@ def labeled_records(loaded: Any, data: Path | None = None, split: str = "test") 
 
 def score_model(loaded: Any, records: list[Any]) -> dict[str, Any]:
     """Both tasks' metrics of a loaded model on labeled records."""
-    from train.metrics import evaluate_predictions
+    from train.evaluate.metrics import evaluate_predictions
 
     labels = _labels_of(loaded)
     result = evaluate_predictions(records, loaded.predict([r.text for r in records]), labels.topics, labels.tone)

@@ -17,8 +17,8 @@ REF_HELP = "latest, a version like v3, an alias like production, or a model fold
 
 def list_models(models_dir: Path = Path("models")) -> list[dict[str, Any]]:
     """One summary per saved version, oldest first."""
-    from train.errors import ArtclfError
-    from train.registry import list_versions, read_aliases, read_manifest
+    from artclf.errors import ArtclfError
+    from train.store.registry import list_versions, read_aliases, read_manifest
 
     aliases: dict[str, list[str]] = {}
     for alias, version in read_aliases(models_dir).items():
@@ -64,7 +64,7 @@ def _size(n: Any) -> str:
 
 def show_model(ref: str, models_dir: Path = Path("models")) -> dict[str, Any]:
     """The version's manifest plus its folder; canary texts and scores are left out (long, internal)."""
-    from train.registry import read_manifest, resolve_ref
+    from train.store.registry import read_manifest, resolve_ref
 
     path = resolve_ref(ref, models_dir)
     manifest = read_manifest(path)
@@ -107,27 +107,27 @@ def format_show(info: dict[str, Any]) -> str:
 
 
 def diff_models(a: str, b: str, models_dir: Path = Path("models")) -> dict[str, Any]:
-    from train.registry import diff_versions
+    from train.store.registry import diff_versions
 
     return diff_versions(a, b, models_dir)
 
 
 def promote_model(ref: str, alias: str, models_dir: Path = Path("models")) -> tuple[str, str | None]:
-    from train.registry import promote
+    from train.store.registry import promote
 
     return promote(ref, alias, models_dir)
 
 
 def remove_model(ref: str, models_dir: Path = Path("models")) -> Path:
-    from train.registry import remove_version
+    from train.store.registry import remove_version
 
     return remove_version(ref, models_dir)
 
 
 def audit_file(path: Path) -> list[dict[str, Any]]:
     """Types each skops file would create: a .skops file, or every .skops file of a version folder."""
-    from train import skops_io
-    from train.errors import ArtclfError
+    from train.store import skops_io
+    from artclf.errors import ArtclfError
 
     if path.is_dir():
         targets = sorted(path.glob("*.skops"))
@@ -222,7 +222,7 @@ def remove_cli(
 ) -> None:
     """Delete a version (asks first; refuses a version an alias points at)."""
     with cli_errors():
-        from train.registry import resolve_ref
+        from train.store.registry import resolve_ref
 
         path = resolve_ref(ref, models_dir)
         if not yes and not typer.confirm(f"remove {path}?", default=False):

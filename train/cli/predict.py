@@ -17,8 +17,8 @@ BATCH = 256
 
 def looks_like_model(arg: str, models_dir: Path) -> bool:
     """Whether the first positional argument names a model rather than a text to classify."""
-    from train.errors import ArtclfError
-    from train.registry import MANIFEST, read_aliases, version_number
+    from artclf.errors import ArtclfError
+    from train.store.registry import MANIFEST, read_aliases, version_number
 
     if arg == "latest" or version_number(arg) is not None:
         return True
@@ -43,8 +43,8 @@ def looks_like_model(arg: str, models_dir: Path) -> bool:
 
 def file_text(path: Path) -> str:
     """An article file's text: parsed when in wire format, else taken whole."""
-    from train.errors import ArtclfError
-    from train.parse import parse_article
+    from artclf.errors import ArtclfError
+    from train.data.parse import parse_article
 
     try:
         raw = path.read_bytes().decode("utf-8")
@@ -62,7 +62,7 @@ def file_text(path: Path) -> str:
 
 def stdin_records(stream: TextIO) -> Iterator[tuple[Any, str]]:
     """(id, text) for each JSONL record {"id"?, "title"?, "text"} on the stream."""
-    from train.errors import ArtclfError
+    from artclf.errors import ArtclfError
 
     for number, line in enumerate(stream, start=1):
         if not line.strip():
@@ -103,8 +103,8 @@ def predict_cli(
 ) -> None:
     """Print one JSON line per article: topics, topic_scores, tone, tone_scores (and explanation)."""
     with cli_errors():
-        from train.errors import ArtclfError
-        from train.registry import load_model
+        from artclf.errors import ArtclfError
+        from train.store.registry import load_model
 
         args = list(args or [])
         if model is None and args and looks_like_model(args[0], models_dir):

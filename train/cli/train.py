@@ -22,11 +22,11 @@ class TrainResult:
 def train(config: Path | None = None, overrides: list[str] | None = None) -> TrainResult:
     """Train one experiment end to end and return the saved version with its metrics."""
     from train.config import load_config
-    from train.dataset import build_dataset, load_splits
-    from train.fit import fit_models
-    from train.metrics import evaluate_predictions
-    from train.model import ArticleModel
-    from train.registry import canary_scores, git_commit, library_versions, now_utc, save_version
+    from train.data.dataset import build_dataset, load_splits
+    from train.fit.fit import fit_models
+    from train.evaluate.metrics import evaluate_predictions
+    from train.model.model import ArticleModel
+    from train.store.registry import canary_scores, git_commit, library_versions, now_utc, save_version
 
     cfg = load_config(config, overrides)
     built = build_dataset(cfg, force=False)

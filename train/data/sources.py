@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,8 +156,8 @@ def iter_real_dev(labels_path: Path | None = None, root: Path | None = None) -> 
 def real_dev_records(labels_path: Path | None = None, root: Path | None = None) -> list:
     """The real-news dev set as labeled Records (see tests/data/README.md)."""
     from train.config import LabelsConfig
-    from train.dataset import Record
-    from train.labels import check_label
+    from train.data.dataset import Record
+    from train.data.labels import check_label
 
     labels = LabelsConfig()
     out = []

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 # Every type that features/__init__.py and train/fit.py can put in a saved pipeline. Adding a
 # classifier or vectorizer there means adding its type here, and tests/test_registry_skops.py

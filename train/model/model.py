@@ -3,7 +3,7 @@
 Topic scores are threshold-adjusted: each label's tuned threshold is folded into its classifier,
 so a label is predicted exactly when its score is >= 0.5 (the raw thresholds are in the manifest).
 A model may carry only one of the two tasks (the benchmarks train one); the other is then absent
-from every result. Scores are computed by ``train.scoring`` from the pipelines' fitted attributes
+from every result. Scores are computed by ``train.model.scoring`` from the pipelines' fitted attributes
 when it supports them and reproduces the pipelines on a probe text, else by the pipelines.
 """
 
@@ -114,7 +114,7 @@ class ArticleModel:
         return self.explain_batch([text], top)[0]
 
     def explain_batch(self, texts: Sequence[str], top: int = 5) -> list[dict[str, Any]]:
-        from train.explain import Explainer
+        from train.model.explain import Explainer
 
         if self._explainer is None:
             self._explainer = Explainer(self)
@@ -142,7 +142,7 @@ _PROBE = "Ministers met on Tuesday: gas pipeline talks, border dispute, shares r
 
 
 class _FastPath:
-    """``ArticleModel`` scores computed by ``train.scoring`` instead of through the pipelines."""
+    """``ArticleModel`` scores computed by ``train.model.scoring`` instead of through the pipelines."""
 
     def __init__(self, model: ArticleModel, featurize: Any, topic: Any, tone: Any, tone_kind: str) -> None:
         self.model, self.featurize, self.topic, self.tone, self.tone_kind = model, featurize, topic, tone, tone_kind
@@ -151,7 +151,7 @@ class _FastPath:
     def build(cls, model: ArticleModel) -> "_FastPath | None":
         from sklearn.linear_model import LogisticRegression
 
-        from train.scoring import fast_decision, fast_featurizer
+        from train.model.scoring import fast_decision, fast_featurizer
 
         pipelines = [p for p in (model.topic_pipeline, model.tone_pipeline) if p is not None]
         if not pipelines or not all(hasattr(p, "steps") and len(p.steps) >= 2 for p in pipelines):

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from train.config import Config, load_config
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 # Bump when what a cached fold result holds (or how it is computed) changes.
 CACHE_VERSION = 2
@@ -164,8 +164,8 @@ def differing_keys(configs: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
 
 def make_folds(records: Sequence[Any], k: int, repeats: int, seed: int, jaccard: float) -> list[Fold]:
     """K stratified folds per repeat (over topics and tone), near-duplicates kept in one fold."""
-    from train.dedup import duplicate_groups, near_duplicate_pairs
-    from train.split import iterative_stratification
+    from train.data.dedup import duplicate_groups, near_duplicate_pairs
+    from train.data.split import iterative_stratification
 
     groups = duplicate_groups(len(records), near_duplicate_pairs([r.text for r in records], jaccard))
     label_sets = [[f"topic:{t}" for t in r.topics] + [f"tone:{r.tone}"] for r in records]
@@ -213,9 +213,9 @@ def score_fold(cfg: Config, records: Sequence[Any], fold: Fold) -> dict[str, Any
 
     import joblib
 
-    from train.fit import fit_models
-    from train.metrics import evaluate_predictions
-    from train.model import ArticleModel
+    from train.fit.fit import fit_models
+    from train.evaluate.metrics import evaluate_predictions
+    from train.model.model import ArticleModel
 
     train = [records[i] for i in fold.train]
     test = [records[i] for i in fold.test]
@@ -344,7 +344,7 @@ def compare(
     ``seed`` seeds the fold assignment (default: the configs' split.seed). The comparison is
     recorded as a run in ``runs_dir`` and its id set on the result.
     """
-    from train.dataset import build_dataset, load_splits
+    from train.data.dataset import build_dataset, load_splits
 
     if repeats < 1:
         raise ArtclfError(f"--repeats must be at least 1, got {repeats}")
@@ -438,7 +438,7 @@ def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
 
 def record_run(runs_dir: Path, comparison: Comparison) -> str:
     """Save the comparison as run ``rN`` (the next free number) and return its id."""
-    from train.registry import now_utc
+    from train.store.registry import now_utc
 
     payload = {
         "run_format": RUN_FORMAT,

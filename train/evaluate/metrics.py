@@ -17,7 +17,7 @@ def topic_metrics(
     """Multi-label metrics: micro/macro/samples F1, Hamming loss, subset accuracy, per label."""
     from sklearn.metrics import f1_score, hamming_loss, precision_recall_fscore_support
 
-    from train.labels import topic_matrix
+    from train.data.labels import topic_matrix
 
     Y, P = topic_matrix(true_sets, labels), topic_matrix(pred_sets, labels)
     p, r, f, s = precision_recall_fscore_support(Y, P, average=None, labels=range(len(labels)), zero_division=0)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 _MONTHS = {
     m: i

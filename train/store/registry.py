@@ -29,9 +29,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from train.errors import ArtclfError
-from train.procs import pid_alive
-from train.model import ArticleModel
+from artclf.errors import ArtclfError
+from train.store.fsutil import pid_alive
+from train.model.model import ArticleModel
 
 # Version 1: topic.joblib + tone.joblib + manifest.json.
 # Version 2: adds topic.skops/tone.skops (listed in "files"), "canaries" and MODEL_CARD.md.
@@ -161,7 +161,7 @@ def save_version(models_dir: str | Path, estimators: dict[str, Any], manifest: d
     """
     import joblib
 
-    from train import skops_io
+    from train.store import skops_io
 
     root = Path(models_dir)
     try:
@@ -225,7 +225,7 @@ def _publish(root: Path, tmp: Path, manifest: dict[str, Any]) -> Path:
 
 
 def _write_card(folder: Path, manifest: dict[str, Any]) -> None:
-    from train.model_card import render
+    from train.store.model_card import render
 
     with (folder / MODEL_CARD).open("w", encoding="utf-8") as handle:
         handle.write(render(manifest))
@@ -524,7 +524,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _load_estimator(path: Path, task: str, files: dict[str, Any], prefer: str) -> Any | None:
-    from train import skops_io
+    from train.store import skops_io
 
     order = ("skops", "joblib") if prefer == "skops" else ("joblib", "skops")
     for ext in order:
@@ -551,7 +551,7 @@ def load_model(
 
     Before: the manifest, and every listed file's sha256 (a tampered or truncated file is refused
     before anything is deserialized). Then the pipelines are loaded from skops files (trusted
-    types pinned in train.skops_io) or, with ``prefer="joblib"`` or for version-1 folders, joblib.
+    types pinned in train.store.skops_io) or, with ``prefer="joblib"`` or for version-1 folders, joblib.
     After: the stored canary texts are re-predicted and compared with their saved scores.
 
     ``ref`` is ``latest``, a version such as ``v3``, an alias such as ``production``, or a path.

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from train.config import LabelsConfig, read_toml
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
-    from train.model import ArticleModel
+    from train.model.model import ArticleModel
 
 
 def _feature_names(vectorizer: Any) -> np.ndarray:

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from train.config import Config, LabelsConfig
-from train.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
-from train.errors import ArtclfError
-from train.procs import pid_alive
-from train.inputs import PartialLabel, read_source
-from train.labels import check_label, read_jsonl, read_labels
-from train.weak import fired_rules, load_rules, rule_report, weak_tone, weak_topics
-from train.split import SPLITS, iterative_stratification, time_split
+from train.data.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
+from artclf.errors import ArtclfError
+from train.store.fsutil import pid_alive
+from train.data.inputs import PartialLabel, read_source
+from train.data.labels import check_label, read_jsonl, read_labels
+from train.data.weak import fired_rules, load_rules, rule_report, weak_tone, weak_topics
+from train.data.split import SPLITS, iterative_stratification, time_split
 
 # Bump when the way records are built changes, so saved datasets count as stale.
 BUILDER_VERSION = 2

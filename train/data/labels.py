@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from train.config import LabelsConfig
-from train.errors import ArtclfError
+from artclf.errors import ArtclfError
 
 
 @dataclass(frozen=True)

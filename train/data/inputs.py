@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from train.config import ColumnsConfig, Config
-from train.errors import ArtclfError
-from train.parse import Article, parse_article, read_article
+from artclf.errors import ArtclfError
+from train.data.parse import Article, parse_article, read_article
 
 
 @dataclass(frozen=True)

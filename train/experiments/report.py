@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from train.compare import ALPHA, COSTS, HEADLINE, Comparison
-from train.errors import ArtclfError
+from train.experiments.compare import ALPHA, COSTS, HEADLINE, Comparison
+from artclf.errors import ArtclfError
 
 TEST_NAME = "corrected resampled t-test, Nadeau & Bengio 2003"
 COST_TITLES = {"train_s": "train s", "articles_per_s": "articles/s", "model_bytes": "model KB"}

@@ -21,9 +21,9 @@ from sklearn.pipeline import Pipeline
 
 from features import build_vectorizer
 from train.config import Config, TopicConfig, ToneConfig
-from train.errors import ArtclfError
-from train.labels import topic_matrix
-from train.split import iterative_stratification
+from artclf.errors import ArtclfError
+from train.data.labels import topic_matrix
+from train.data.split import iterative_stratification
 
 
 @dataclass
@@ -63,7 +63,7 @@ def make_tone_classifier(config: ToneConfig, seed: int) -> Any:
 def fit_tone_classifier(config: ToneConfig, seed: int, X: Any, tones: list[str]) -> Any:
     """The fitted tone classifier; the naive-Bayes-scaled options are fitted by train/nbsvm.py."""
     if config.classifier in ("nb_svm", "nb_logreg"):
-        from train.nbsvm import fit_nb_linear
+        from train.fit.nbsvm import fit_nb_linear
 
         base = dataclasses.replace(config, classifier="linear_svc" if config.classifier == "nb_svm" else "logreg")
         return fit_nb_linear(X, tones, lambda: make_tone_classifier(base, seed), config.nb_scale, config.nb_blend)

@@ -1,6 +1,6 @@
 """Seed-test vs real-news dev figures for a saved model: the generalization gap, side by side.
 
-    python -m train.real_dev [MODEL] [--models-dir models] [--json]
+    python -m train.evaluate.real_dev [MODEL] [--models-dir models] [--json]
 
 The real-news dev set (tests/data/real_dev_labels.jsonl) holds ids and labels only; the texts are
 read from ../shared/data (or $ARTCLF_SHARED_DATA) at run time. Exits 0 with a message when that
@@ -19,8 +19,8 @@ from typing import Any
 def compare_seed_and_real(model: str = "latest", models_dir: Path = Path("models")) -> dict[str, Any]:
     """Metrics of one model on its seed test split and on the real-news dev set."""
     from train.cli.evaluate import labeled_records, score_model
-    from train.registry import load_model
-    from train.sources import real_dev_records
+    from train.store.registry import load_model
+    from train.data.sources import real_dev_records
 
     loaded = load_model(model, models_dir)
     seed = score_model(loaded, labeled_records(loaded, None, "test"))
@@ -53,10 +53,10 @@ def format_comparison(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from train.errors import ArtclfError
-    from train.sources import DataUnavailable
+    from artclf.errors import ArtclfError
+    from train.data.sources import DataUnavailable
 
-    parser = argparse.ArgumentParser(prog="python -m train.real_dev", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m train.evaluate.real_dev", description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default="latest")
     parser.add_argument("--models-dir", type=Path, default=Path("models"))
     parser.add_argument("--json", action="store_true")
