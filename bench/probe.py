@@ -25,7 +25,7 @@ def _one_core() -> None:
 
 def _loader(system: str, path: Path) -> Callable[[], Callable[[list[str]], Any]]:
     if system == "ours":
-        from train.store.registry import load_model
+        from train.store.load import load_model
 
         def load() -> Callable[[list[str]], Any]:
             return load_model(str(path)).predict

@@ -120,7 +120,7 @@ def render(report: dict[str, Any]) -> str:
     if ng and ng.get("levers"):
         base = ng["levers"][0]
         out += ["## Size levers (20 Newsgroups, ours best config with one lever changed)", "",
-                "Trained with `fit_models`, saved with `train.store.registry.save_version` (joblib, compress=3), loaded with "
+                "Trained with `fit_models`, saved with `train.store.versions.save_version` (joblib, compress=3), loaded with "
                 "`train.load_model` (median of 3).", "",
                 "| model | accuracy | size (model files + manifest) | load s | train s |", "|---|---|---|---|---|"]
         for r in ng["levers"]:

@@ -165,7 +165,7 @@ QUICK_LEVERS = ("hashed 2^20, float32, all weights", "hashed 2^20, float32, larg
 
 def size_levers(task: Task, work: Path) -> list[dict[str, Any]]:
     """Accuracy, saved size and load time of the 20 Newsgroups best config with each lever undone."""
-    from train.store.registry import load_model
+    from train.store.load import load_model
 
     train, test = task.folds[0]
     rows = []
@@ -212,7 +212,7 @@ def machine() -> dict[str, Any]:
     import fasttext  # noqa: F401  (version below)
     from importlib.metadata import version
 
-    from train.store.registry import git_commit, library_versions
+    from train.store.provenance import git_commit, library_versions
 
     return {"cores": cores, "memory_gib": round(mem_kb / 1024 / 1024, 1), "cpu": cpu, "os": platform.platform(),
             "libraries": {**library_versions(), "fasttext-numpy2": version("fasttext-numpy2")},

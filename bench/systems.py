@@ -118,7 +118,7 @@ def fit_ours(train: list[Record], kind: str, labels: list[str], config: Any) -> 
         return [(p["tone"],) if kind == "multiclass" else tuple(p["topics"]) for p in out]
 
     def save(folder: Path) -> Path:
-        from train.store.registry import save_version
+        from train.store.versions import save_version
 
         estimators = {name: est for name, est in (("topic", fitted.topic), ("tone", fitted.tone)) if est is not None}
         return save_version(folder, estimators, manifest)
@@ -127,18 +127,9 @@ def fit_ours(train: list[Record], kind: str, labels: list[str], config: Any) -> 
 
 
 def manifest_for(config: Any, fitted: Any) -> dict[str, Any]:
-    from train.store.registry import library_versions, now_utc
+    from train.store.record import describe_fit
 
-    return {
-        "created": now_utc(),
-        "config_name": config.name,
-        "config": config.to_dict(),
-        "labels": {"topics": list(config.labels.topics), "tone": list(config.labels.tone)},
-        "thresholds": fitted.thresholds,
-        "shared_vectorizer": fitted.topic is not None and fitted.tone is not None,
-        "library_versions": library_versions(),
-        "training": {"timings": fitted.timings},
-    }
+    return describe_fit(config, fitted)
 
 
 def load_config_for(path: str | None, labels: Any, overrides: list[str] | None = None) -> Any:

@@ -130,7 +130,7 @@ def corpus(tmp_path: Path) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A corpus with one trained model version, shared by read-only tests."""
-    from train.cli.train import train
+    from train.workflow import train
 
     root = tmp_path_factory.mktemp("trained")
     paths = write_corpus(root)

@@ -21,3 +21,34 @@ def assert_one_line_error(result, *fragments: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def edit_manifest(folder, change, reseal: bool = True) -> None:
+    """Apply ``change`` to a version's manifest. ``reseal`` recomputes the manifest's integrity
+    record, as a writer who knows the format would (the integrity record catches honest edits
+    and damage, not an attacker; signatures do that), so a test can reach the checks behind it."""
+    import json
+    from pathlib import Path
+
+    from artclf.manifest import field_digests
+
+    path = Path(folder) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    if reseal and isinstance(manifest, dict) and isinstance(manifest.get("integrity"), dict):
+        manifest["integrity"]["fields"] = field_digests(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+def rehash(folder) -> None:
+    """Make the manifest's hashes match the files again, as a careful attacker (or a bug) would."""
+    from pathlib import Path
+
+    from train.fsutil import sha256_file
+
+    folder = Path(folder)
+
+    def change(m):
+        for name in m["files"]:
+            m["files"][name] = {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size}
+    edit_manifest(folder, change)

@@ -169,7 +169,7 @@ def test_missing_unreadable_or_binary_config(tmp_path):
 def test_min_df_above_max_df_names_both_keys(corpus):
     # Regression: the error echoed scikit-learn ("max_df corresponds to < documents than min_df")
     # without naming a key; whether they conflict depends on the training split's size.
-    from train.cli.train import train
+    from train.workflow import train
 
     with pytest.raises(ArtclfError, match=r"features.min_df \(5 articles\) is more than features.max_df \(0.1 of \d+ training articles\); lower min_df or raise max_df"):
         train(corpus["config"], ["features.min_df=5", "features.max_df=0.1"])

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from train.cli import app
-from train.store.registry import sha256_file
+from train.fsutil import sha256_file
 
-from helpers import assert_one_error
+from helpers import assert_one_error, edit_manifest, rehash
 
 
 def run(*args: object, input: str | None = None):
@@ -28,26 +28,13 @@ def damaged(trained: dict[str, Path], tmp_path: Path, change) -> Path:
     return folder
 
 
-def set_manifest(folder: Path, change) -> None:
-    manifest = json.loads((folder / "manifest.json").read_text())
-    change(manifest)
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-
-
-def rehash(folder: Path) -> None:
-    def change(m):
-        for name in m["files"]:
-            m["files"][name] = {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size}
-    set_manifest(folder, change)
-
-
 REFS = {
     "dotdot": ("../../../../../../etc", "not a model version folder (no manifest.json); refusing"),
     "absolute dir": ("/", "/: not a model version folder (no manifest.json); refusing"),
     "absolute file": ("/etc/passwd", "/etc/passwd: not a model version folder"),
     "nowhere": ("../nowhere/v2", "model '../nowhere/v2' not found"),
-    "v0": ("v0", "model 'v0' not found in"),
-    "huge number": ("v" + "9" * 40, "not found in"),
+    "v0": ("v0", "model 'v0' not found: no such version in"),
+    "huge number": ("v" + "9" * 40, "not found: no such version in"),
 }
 
 
@@ -89,14 +76,14 @@ DAMAGE = {
     "empty skops": (lambda f: ((f / "tone.skops").write_bytes(b""), rehash(f)), "tone.skops: not a readable skops file"),
     "empty joblib, unlisted": (lambda f: (f / "topic.joblib").write_bytes(b""), "topic.joblib: sha256 mismatch"),
     # Regressions: each raised KeyError, TypeError, AttributeError, ValueError or RecursionError.
-    "no labels": (lambda f: set_manifest(f, lambda m: m.pop("labels")), "'labels' must be"),
-    "labels of wrong type": (lambda f: set_manifest(f, lambda m: m.update(labels={"topics": 5, "tone": []})), "'labels' must be"),
-    "canaries of wrong type": (lambda f: set_manifest(f, lambda m: m.update(canaries={"texts": "a", "expected": "b"})),
+    "no labels": (lambda f: edit_manifest(f, lambda m: m.pop("labels")), "'labels' is missing"),
+    "labels of wrong type": (lambda f: edit_manifest(f, lambda m: m.update(labels={"topics": 5, "tone": []})), "'labels' must be"),
+    "canaries of wrong type": (lambda f: edit_manifest(f, lambda m: m.update(canaries={"texts": "a", "expected": "b"})),
                                "canaries are damaged"),
-    "canary score a string": (lambda f: set_manifest(f, lambda m: m["canaries"]["expected"][0]["tone_scores"].update(neutral="x")),
+    "canary score a string": (lambda f: edit_manifest(f, lambda m: m["canaries"]["expected"][0]["tone_scores"].update(neutral="x")),
                               "canaries are damaged"),
     "deeply nested manifest": (lambda f: (f / "manifest.json").write_text("[" * 100_000 + "]" * 100_000),
-                               "unreadable manifest (maximum recursion depth"),
+                               "JSON nested deeper than 32 levels"),
 }
 
 
@@ -114,7 +101,7 @@ def test_models_list_shows_a_damaged_version_and_goes_on(trained, tmp_path):
     models = tmp_path / "models"
     shutil.copytree(trained["version"], models / "v1")
     shutil.copytree(trained["version"], models / "v2")
-    set_manifest(models / "v1", lambda m: m.update(metrics=[1, 2]))
+    edit_manifest(models / "v1", lambda m: m.update(metrics=[1, 2]))
     result = run("models", "list", "--models-dir", models)
     assert result.exit_code == 0, result.output
     rows = result.output.splitlines()[2:]

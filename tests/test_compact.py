@@ -92,7 +92,8 @@ def test_compact_without_pruning_stays_dense_and_column_major():
 
 
 def test_fit_models_applies_dtype_and_pruning_and_save_load_round_trips(tmp_path):
-    from train.store.registry import save_version, load_model
+    from train.store.versions import save_version
+    from train.store.load import load_model
 
     texts, labels = corpus()
     config = tone_only(FeaturesConfig(hash_bits=14), TrainConfig(coef_dtype="float32", keep_weights=0.5))

@@ -94,7 +94,7 @@ def test_api_load_model_and_predict(trained):
 def test_tampered_or_truncated_file_is_refused_before_unpickling(trained, tmp_path):
     import shutil
 
-    from train.store.registry import load_model
+    from train.store.load import load_model
 
     copy = tmp_path / "v1"
     shutil.copytree(trained["version"], copy)
@@ -111,7 +111,8 @@ def test_tampered_or_truncated_file_is_refused_before_unpickling(trained, tmp_pa
 def test_failed_save_leaves_no_partial_version(trained, tmp_path, monkeypatch):
     import joblib
 
-    from train.store.registry import list_versions, save_version
+    from artclf.refs import list_versions
+    from train.store.versions import save_version
 
     models = tmp_path / "models"
     calls = {"n": 0}

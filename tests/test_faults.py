@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from artclf.errors import ArtclfError
-from train.store.registry import clean_stale_tmp, list_versions, load_model, save_version, stale_tmp_dirs
+from artclf.refs import list_versions
+from train.store.load import load_model
+from train.store.versions import clean_stale_tmp, save_version, stale_tmp_dirs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +44,7 @@ SLOW_SAVE = """
 import sys, time
 from pathlib import Path
 import joblib
-from train.store.registry import save_version
+from train.store.versions import save_version
 
 real_dump = joblib.dump
 def slow_dump(obj, path, **kw):

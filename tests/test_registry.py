@@ -14,9 +14,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from helpers import edit_manifest, rehash
 from train.cli import app
 from artclf.errors import ArtclfError
-from train.store.registry import load_model, promote, read_aliases, remove_version, resolve_ref, sha256_file
+from artclf.refs import read_aliases, resolve_ref
+from train.fsutil import sha256_file
+from train.store.aliases import promote
+from train.store.load import load_model
+from train.store.versions import remove_version
 
 TEXTS = ["Oil and gas talks between the ministers", "Troops crossed the disputed border", "The match ended in a draw"]
 
@@ -30,25 +35,10 @@ def copy_version(trained: dict[str, Path], dest: Path) -> Path:
     return dest
 
 
-def edit_manifest(folder: Path, change) -> None:
-    path = folder / "manifest.json"
-    manifest = json.loads(path.read_text())
-    change(manifest)
-    path.write_text(json.dumps(manifest))
-
-
-def rehash(folder: Path) -> None:
-    """Make the manifest's hashes match the files again, as a careful attacker (or a bug) would."""
-    def change(m):
-        for name in m["files"]:
-            m["files"][name] = {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size}
-    edit_manifest(folder, change)
-
-
 def test_version_holds_skops_copies_card_and_canaries(trained):
     folder = trained["version"]
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == 3
     assert set(manifest["files"]) == {"topic.joblib", "tone.joblib", "topic.skops", "tone.skops"}
     assert "skops_skipped" not in manifest
     assert len(manifest["canaries"]["texts"]) == len(manifest["canaries"]["expected"]) >= 3
@@ -106,7 +96,7 @@ def test_trusted_types_cover_every_configured_classifier(tmp_path, overrides):
     TRUSTED_TYPES fails here."""
     from conftest import write_corpus
 
-    from train.cli.train import train
+    from train.workflow import train
 
     paths = write_corpus(tmp_path, copies=1)
     result = train(paths["config"], overrides)
@@ -116,7 +106,7 @@ def test_trusted_types_cover_every_configured_classifier(tmp_path, overrides):
 
 
 def test_version_policy_reports_both_versions(trained, monkeypatch):
-    import train.store.registry as registry
+    import train.store.load as registry
 
     real = registry.library_versions()
     monkeypatch.setattr(registry, "library_versions", lambda: {**real, "scikit-learn": "0.1.2"})
@@ -177,7 +167,7 @@ def test_format_1_folder_still_loads(trained, tmp_path):
     assert load_model(str(folder)).classify(TEXTS) == load_model("latest", trained["models"]).classify(TEXTS)
 
     edit_manifest(folder, lambda m: m.update(format_version=99))
-    with pytest.raises(ArtclfError, match=r"model format 99 is not readable by this artclf \(reads 1, 2\)"):
+    with pytest.raises(ArtclfError, match=r"model format 99 is not readable by this artclf \(reads 1, 2, 3\)"):
         load_model(str(folder))
 
 
@@ -228,7 +218,7 @@ def test_path_refs_must_be_version_folders(trained, tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(ArtclfError, match=r"plain: not a model version folder \(no manifest.json\); refusing"):
         resolve_ref(str(tmp_path / "plain"), models)
-    with pytest.raises(ArtclfError, match="not 'latest', a version like v3, an alias"):
+    with pytest.raises(ArtclfError, match="not 'latest', a version, an alias or a model folder"):
         resolve_ref("../nowhere", models)
     with pytest.raises(ArtclfError, match="only versions inside"):
         promote(str(elsewhere), "production", models)
@@ -305,7 +295,7 @@ def test_predict_accepts_an_alias_as_the_model(trained, tmp_path):
 
 def test_predict_stream_is_lazy():
     """Results come out before the input ends: a 100,000-line stream never sits in memory."""
-    from train.cli.predict import BATCH, predict_stream
+    from train.serve.stream import BATCH, predict_stream
 
     class Model:
         def classify(self, texts):
@@ -326,7 +316,7 @@ def test_predict_stream_is_lazy():
 def test_loading_api_imports_no_datasets_pyarrow_or_cli(trained):
     code = (
         "import sys\n"
-        "import train.store.registry\n"
+        "import train.store.load\n"
         "from train import load_model\n"
         "heavy = [m for m in ('datasets', 'pyarrow', 'train.cli', 'typer', 'sklearn', 'skops') if m in sys.modules]\n"
         "assert not heavy, heavy\n"

@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 
 from artclf.errors import ArtclfError
-from train.store.registry import list_versions, load_model, save_version
+from artclf.refs import list_versions
+from train.store.load import load_model
+from train.store.versions import save_version
 
 TEXTS = ["Oil and gas talks between the ministers", "Troops crossed the disputed border", "The match ended in a draw"]
 
@@ -77,7 +79,7 @@ def check_train_aftermath(corpus: dict[str, Path], v1: dict[str, bytes], expecte
     assert load_model("v1", models).classify(TEXTS) == expected
     # The next run succeeds (in-process: the CLI path is the one interrupted above) and cleans up
     # after a SIGKILLed one.
-    from train.cli.train import train
+    from train.workflow import train
 
     assert train(corpus["config"]).version == f"v{len(names) + 1}"
     assert not hidden(models, ".tmp-")
@@ -220,7 +222,7 @@ def test_sigkill_between_the_dataset_renames_is_repaired_by_the_next_build(corpu
 PREDICT_LOOP = """
 import json, sys, time
 from pathlib import Path
-from train.store.registry import load_model
+from train.store.load import load_model
 models, stop = sys.argv[1], Path(sys.argv[2])
 texts = ["Oil and gas talks between the ministers", "Troops crossed the disputed border"]
 stats = {"loads": 0, "errors": [], "versions": []}
@@ -334,6 +336,6 @@ def test_read_only_models_folder(trained, tmpfs, corpus):
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert errors == [f"error: {models}: cannot create a model version here (Read-only file system); "
-                      "check that the models folder is writable and has free space"], result.output
+                      "check that the models folder is writable and has free space, or set train.models_dir"], result.output
     assert snapshot(models / "v1") == before
     assert load_model("v1", models).classify(TEXTS)  # reading needs no write access

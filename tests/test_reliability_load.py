@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from train.cli import app
-from train.store.registry import load_model
+from train.store.load import load_model
 
 STREAM = """
 import json, resource, sys, time

@@ -13,8 +13,8 @@ __all__ = ["load_model"]
 
 
 def load_model(ref: str = "latest", models_dir: str = "models", **kwargs: Any) -> "ArticleModel":
-    """Load a saved model version; see :func:`train.store.registry.load_model`."""
+    """Load a saved model version; see :func:`train.store.load.load_model`."""
     # Imported here so that `import train` itself costs nothing.
-    from train.store.registry import load_model as _load_model
+    from train.store.load import load_model as _load_model
 
     return _load_model(ref, models_dir=models_dir, **kwargs)

@@ -6,11 +6,12 @@ import contextlib
 import errno
 import sys
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import typer
 
 from artclf.errors import ArtclfError
+from train.tables import table
 
 DEFAULT_CONFIG = Path("configs/default.toml")
 
@@ -46,10 +47,25 @@ def config_path(path: Path | None) -> Path | None:
     return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
 
 
-def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
-    """A plain fixed-width table (no colour codes, so it pipes and diffs cleanly)."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+def format_metrics(result: dict[str, Any]) -> str:
+    lines = [f"articles: {result['n']}"]
+    if "topic" in result:
+        topic = result["topic"]
+        lines.append(
+            f"\ntopic  micro-F1 {topic['micro_f1']:.3f}  macro-F1 {topic['macro_f1']:.3f}  samples-F1 {topic['samples_f1']:.3f}"
+            f"  hamming {topic['hamming_loss']:.3f}  subset-acc {topic['subset_accuracy']:.3f}"
+        )
+        lines.append(_per_label_table("topic", topic["per_label"]))
+    if "tone" in result:
+        tone = result["tone"]
+        lines.append(f"\ntone   accuracy {tone['accuracy']:.3f}  macro-F1 {tone['macro_f1']:.3f}")
+        lines.append(_per_label_table("tone", tone["per_label"]))
+        cm = tone["confusion_matrix"]
+        rows = [[f"true {label}"] + row for label, row in zip(cm["labels"], cm["matrix"])]
+        lines.append("\n" + table(rows, [""] + [f"pred {label}" for label in cm["labels"]]))
     return "\n".join(lines)
+
+
+def _per_label_table(task: str, per_label: dict[str, dict[str, Any]]) -> str:
+    rows = [[k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]] for k, v in per_label.items()]
+    return table(rows, [task, "precision", "recall", "f1", "support"])

@@ -15,41 +15,6 @@ app = typer.Typer(help="List, inspect, compare, alias, remove and audit saved mo
 REF_HELP = "latest, a version like v3, an alias like production, or a model folder."
 
 
-def list_models(models_dir: Path = Path("models")) -> list[dict[str, Any]]:
-    """One summary per saved version, oldest first."""
-    from artclf.errors import ArtclfError
-    from train.store.registry import list_versions, read_aliases, read_manifest
-
-    aliases: dict[str, list[str]] = {}
-    for alias, version in read_aliases(models_dir).items():
-        aliases.setdefault(version, []).append(alias)
-    out = []
-    for path in list_versions(models_dir):
-        try:
-            m = read_manifest(path)
-        except ArtclfError as exc:
-            out.append({"version": path.name, "error": str(exc)})
-            continue
-        try:
-            test = m.get("metrics", {}).get("test", {})
-            out.append(
-                {
-                    "version": m.get("version", path.name),
-                    "created": m.get("created"),
-                    "config": m.get("config_name"),
-                    "dataset": (m.get("dataset", {}).get("fingerprint") or "")[:12],
-                    "topic_micro_f1": test.get("topic", {}).get("micro_f1"),
-                    "tone_accuracy": test.get("tone", {}).get("accuracy"),
-                    "bytes": sum(f.get("bytes", 0) for f in m.get("files", {}).values()),
-                    "aliases": sorted(aliases.get(path.name, [])),
-                }
-            )
-        except (AttributeError, TypeError):
-            # A hand-edited manifest with odd types: list it as damaged, keep listing the rest.
-            out.append({"version": path.name, "error": f"{path / 'manifest.json'}: unexpected value types; the version is damaged"})
-    return out
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -60,18 +25,6 @@ def _size(n: Any) -> str:
     if not isinstance(n, int):
         return "-"
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
-
-
-def show_model(ref: str, models_dir: Path = Path("models")) -> dict[str, Any]:
-    """The version's manifest plus its folder; canary texts and scores are left out (long, internal)."""
-    from train.store.registry import read_manifest, resolve_ref
-
-    path = resolve_ref(ref, models_dir)
-    manifest = read_manifest(path)
-    canaries = manifest.pop("canaries", None)
-    if canaries:
-        manifest["canaries"] = {"count": len(canaries.get("texts", [])), "tolerance": canaries.get("tolerance")}
-    return {"path": str(path), **manifest}
 
 
 def format_show(info: dict[str, Any]) -> str:
@@ -106,40 +59,6 @@ def format_show(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def diff_models(a: str, b: str, models_dir: Path = Path("models")) -> dict[str, Any]:
-    from train.store.registry import diff_versions
-
-    return diff_versions(a, b, models_dir)
-
-
-def promote_model(ref: str, alias: str, models_dir: Path = Path("models")) -> tuple[str, str | None]:
-    from train.store.registry import promote
-
-    return promote(ref, alias, models_dir)
-
-
-def remove_model(ref: str, models_dir: Path = Path("models")) -> Path:
-    from train.store.registry import remove_version
-
-    return remove_version(ref, models_dir)
-
-
-def audit_file(path: Path) -> list[dict[str, Any]]:
-    """Types each skops file would create: a .skops file, or every .skops file of a version folder."""
-    from train.store import skops_io
-    from artclf.errors import ArtclfError
-
-    if path.is_dir():
-        targets = sorted(path.glob("*.skops"))
-        if not targets:
-            raise ArtclfError(f"{path}: no .skops files in this folder; pass a .skops file or a version folder")
-    elif path.is_file():
-        targets = [path]
-    else:
-        raise ArtclfError(f"{path}: no such file or folder")
-    return [skops_io.audit(t) for t in targets]
-
-
 @app.command("list")
 def list_cli(
     models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
@@ -147,6 +66,8 @@ def list_cli(
 ) -> None:
     """List saved versions with their headline test metrics."""
     with cli_errors():
+        from train.store.catalog import list_models
+
         rows = list_models(models_dir)
         if json_:
             typer.echo(json.dumps(rows))
@@ -175,6 +96,8 @@ def show_cli(
 ) -> None:
     """Print a version's manifest as JSON (metadata, metrics per label, thresholds), or --summary."""
     with cli_errors():
+        from train.store.catalog import show_model
+
         info = show_model(ref, models_dir)
         typer.echo(format_show(info) if summary else json.dumps(info, indent=2))
 
@@ -188,7 +111,9 @@ def diff_cli(
 ) -> None:
     """Config keys, metrics, thresholds and provenance that differ between two versions."""
     with cli_errors():
-        result = diff_models(a, b, models_dir)
+        from train.store.diff import diff_versions
+
+        result = diff_versions(a, b, models_dir)
         if json_:
             typer.echo(json.dumps(result, indent=2))
             return
@@ -209,7 +134,9 @@ def promote_cli(
 ) -> None:
     """Point an alias (e.g. production) at a version; apps then load it by that name."""
     with cli_errors():
-        version, previous = promote_model(ref, alias, models_dir)
+        from train.store.aliases import promote
+
+        version, previous = promote(ref, alias, models_dir)
         was = f" (was {previous})" if previous and previous != version else ""
         typer.echo(f"{alias} -> {version}{was}")
 
@@ -222,13 +149,14 @@ def remove_cli(
 ) -> None:
     """Delete a version (asks first; refuses a version an alias points at)."""
     with cli_errors():
-        from train.store.registry import resolve_ref
+        from artclf.refs import resolve_ref
+        from train.store.versions import remove_version
 
         path = resolve_ref(ref, models_dir)
         if not yes and not typer.confirm(f"remove {path}?", default=False):
             typer.echo("nothing removed")
             raise typer.Exit(1)
-        removed = remove_model(ref, models_dir)
+        removed = remove_version(ref, models_dir)
         typer.echo(f"removed {removed}")
 
 
@@ -239,6 +167,8 @@ def audit_cli(
 ) -> None:
     """Print the types a skops file would create when loaded, and which ones artclf refuses."""
     with cli_errors():
+        from train.store.catalog import audit_file
+
         reports = audit_file(path)
         if json_:
             typer.echo(json.dumps(reports, indent=2))

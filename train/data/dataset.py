@@ -22,7 +22,8 @@ from typing import Any, Iterator, Sequence
 from train.config import Config, LabelsConfig
 from train.data.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
 from artclf.errors import ArtclfError
-from train.store.fsutil import pid_alive
+from artclf.text import article_text
+from train.fsutil import file_lock, pid_alive
 from train.data.inputs import PartialLabel, read_source
 from train.data.labels import check_label, read_jsonl, read_labels
 from train.data.weak import fired_rules, load_rules, rule_report, weak_tone, weak_topics
@@ -380,21 +381,8 @@ def _swap_lock(out_dir: Path, shared: bool = False) -> Iterator[None]:
     concurrent build cannot rename and delete the folder under a reader (two trains started
     together both build, and the second swap used to pull the first one's dataset away mid-read).
     A reader that cannot create the lock file (a read-only folder) reads without it."""
-    import fcntl
-
-    try:
-        handle = (out_dir.parent / f".{out_dir.name}.lock").open("a")
-    except OSError:
-        if not shared:
-            raise
+    with file_lock(out_dir.parent / f".{out_dir.name}.lock", shared=shared, optional=shared):
         yield
-        return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _recover_killed_builds(out_dir: Path) -> None:
@@ -466,7 +454,7 @@ def read_jsonl_records(path: Path, labels: LabelsConfig) -> list[Record]:
         records.append(
             Record(
                 id=str(obj.get("id", number)),
-                text=f"{title}\n\n{text}" if title else text,
+                text=article_text(title, text),
                 topics=label.topics,
                 tone=label.tone,
                 title=title,
@@ -476,3 +464,19 @@ def read_jsonl_records(path: Path, labels: LabelsConfig) -> list[Record]:
     if not records:
         raise ArtclfError(f"{path}: no records; expected one JSON object per line")
     return records
+
+
+def read_dataset_labels(path: Path) -> LabelsConfig:
+    """The label names a saved dataset was built with (from its ClassLabel features)."""
+    import datasets
+
+    with _swap_lock(Path(path).resolve(), shared=True):
+        if not (path / "dataset_dict.json").is_file():
+            raise ArtclfError(f"{path}: not a saved dataset (no dataset_dict.json); run `artclf build-dataset` first")
+        try:
+            dd = datasets.load_from_disk(str(path))
+        except Exception as exc:  # arrow and fsspec raise many types; all mean the same to a user
+            raise ArtclfError(f"{path}: cannot load the saved dataset ({exc}); rebuild it with `artclf build-dataset`") from None
+    features = next(iter(dd.values())).features
+    tone_names = getattr(features["tone"], "names", None) or []
+    return LabelsConfig(topics=tuple(features["topics"].feature.names), tone=tuple(tone_names))

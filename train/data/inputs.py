@@ -21,6 +21,7 @@ from typing import Any
 
 from train.config import ColumnsConfig, Config
 from artclf.errors import ArtclfError
+from artclf.text import article_text
 from train.data.parse import Article, parse_article, read_article
 
 
@@ -194,7 +195,7 @@ def _read_table(config: Config, on_error: str) -> SourceItems:
             title = get(row, "title")
             title = title.strip() if isinstance(title, str) else ""
             article = (
-                parse_article(f"{title}\n\n{text}", article_id, at) if title
+                parse_article(article_text(title, text), article_id, at) if title
                 else Article(id=article_id, title="", body=text.strip())
             )
             published = get(row, "published")

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from artclf.errors import ArtclfError
+from artclf.text import PARAGRAPH_BREAK, article_text
 
 _MONTHS = {
     m: i
@@ -88,7 +89,7 @@ class Article:
     @property
     def text(self) -> str:
         """What the models read: title, lead and body (dateline and site furniture removed)."""
-        return "\n\n".join(p for p in (self.title, self.lead, self.body) if p)
+        return article_text(self.title, self.body, lead=self.lead)
 
 
 def parse_article(raw: str, article_id: str, source: str = "<text>") -> Article:
@@ -130,11 +131,11 @@ def parse_article(raw: str, article_id: str, source: str = "<text>") -> Article:
             if section is None and len(blocks[0]) <= 60 and not blocks[0].endswith((".", "!", "?", '"')):
                 section, lead = blocks[0], blocks[1]
             else:
-                lead = f"{blocks[0]}\n\n{blocks[1]}"
+                lead = PARAGRAPH_BREAK.join(blocks[:2])
         blocks = [block[match.end():].strip()] + blocks[i + 1:]
         break
 
-    body = "\n\n".join(b for b in blocks if b)
+    body = PARAGRAPH_BREAK.join(b for b in blocks if b)
     if not title:
         raise ArtclfError(f"{source}: the first line (the title) is empty; put the title on line 1")
     if not body:

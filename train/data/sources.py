@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Iterator
 
 from artclf.errors import ArtclfError
+from artclf.text import article_text
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 class DataUnavailable(ArtclfError):
@@ -54,7 +55,7 @@ def bbc(root: Path | None = None) -> list[Doc]:
     for path in sorted(root.glob("*/*.txt")):
         raw = path.read_bytes().decode("utf-8", errors="replace")
         title, _, body = raw.strip().partition("\n")
-        docs.append(Doc(f"bbc/{path.parent.name}/{path.stem}", title.strip(), f"{title.strip()}\n\n{body.strip()}", (path.parent.name,)))
+        docs.append(Doc(f"bbc/{path.parent.name}/{path.stem}", title.strip(), article_text(title.strip(), body.strip()), (path.parent.name,)))
     return docs
 
 
@@ -84,7 +85,7 @@ def reuters(root: Path | None = None, modapte: bool = True) -> list[Doc]:
                 Doc(
                     f"reuters/{attrs['NEWID']}",
                     title,
-                    f"{title}\n\n{text_body}".strip(),
+                    article_text(title, text_body).strip(),
                     topics,
                     "train" if attrs["LEWISSPLIT"] == "TRAIN" else "test",
                 )
@@ -105,7 +106,7 @@ def ag_news(root: Path | None = None) -> list[Doc]:
     with path.open(newline="", encoding="utf-8") as handle:
         for row_number, (label, title, description) in enumerate(csv.reader(handle), start=1):
             description = description.replace("\\n", "\n").replace("\\$", "$").replace("\\\\", "\\")
-            docs.append(Doc(f"agnews/{row_number}", title, f"{title}\n\n{description}", (classes[label],), "test"))
+            docs.append(Doc(f"agnews/{row_number}", title, article_text(title, description), (classes[label],), "test"))
     return docs
 
 

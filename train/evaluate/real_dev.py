@@ -18,8 +18,8 @@ from typing import Any
 
 def compare_seed_and_real(model: str = "latest", models_dir: Path = Path("models")) -> dict[str, Any]:
     """Metrics of one model on its seed test split and on the real-news dev set."""
-    from train.cli.evaluate import labeled_records, score_model
-    from train.store.registry import load_model
+    from train.evaluate.evaluate import labeled_records, score_model
+    from train.store.load import load_model
     from train.data.sources import real_dev_records
 
     loaded = load_model(model, models_dir)

@@ -216,6 +216,7 @@ def score_fold(cfg: Config, records: Sequence[Any], fold: Fold) -> dict[str, Any
     from train.fit.fit import fit_models
     from train.evaluate.metrics import evaluate_predictions
     from train.model.model import ArticleModel
+    from train.store.record import describe_fit
 
     train = [records[i] for i in fold.train]
     test = [records[i] for i in fold.test]
@@ -223,8 +224,7 @@ def score_fold(cfg: Config, records: Sequence[Any], fold: Fold) -> dict[str, Any
     start = time.perf_counter()
     fitted = fit_models([r.text for r in train], [r.topics for r in train], [r.tone for r in train], cfg)
     fit_s = time.perf_counter() - start
-    manifest = {"labels": {"topics": list(cfg.labels.topics), "tone": list(cfg.labels.tone)}, "shared_vectorizer": True}
-    predictions = ArticleModel(fitted.topic, fitted.tone, manifest).predict(texts)
+    predictions = ArticleModel(fitted.topic, fitted.tone, describe_fit(cfg, fitted, provenance=False)).predict(texts)
     metrics = evaluate_predictions(test, predictions, cfg.labels.topics, cfg.labels.tone)
     t = fitted.timings
     costs: dict[str, dict[str, float]] = {}
@@ -424,21 +424,18 @@ def write_cache(runs_dir: Path, key: str, cfg: Config, fold_results: list[dict[s
 
 
 def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    from train.fsutil import write_json_atomic
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        try:
-            tmp.write_text(json.dumps(payload, ensure_ascii=False) + "\n", encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_json_atomic(path, payload, indent=None)
     except OSError as exc:
         raise ArtclfError(f"{path}: cannot write ({exc.strerror or exc}); check permissions and free space") from None
 
 
 def record_run(runs_dir: Path, comparison: Comparison) -> str:
     """Save the comparison as run ``rN`` (the next free number) and return its id."""
-    from train.store.registry import now_utc
+    from train.store.provenance import now_utc
 
     payload = {
         "run_format": RUN_FORMAT,

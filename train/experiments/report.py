@@ -94,7 +94,7 @@ def _value(v: Any) -> str:
 
 
 def format_text(c: Comparison) -> str:
-    from train.cli._util import table
+    from train.tables import table
 
     lines = [_header(c)]
     if c.run_id:
@@ -166,13 +166,11 @@ def write_report(c: Comparison, path: str | Path) -> tuple[Path, Path]:
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
+    from train.fsutil import replacing
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        try:
+        with replacing(path) as tmp:
             write(tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
     except OSError as exc:
         raise ArtclfError(f"{path}: cannot write the report ({exc.strerror or exc}); check the folder and permissions") from None

@@ -34,6 +34,11 @@ class FittedModels:
     thresholds: dict[str, dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def shares_vectorizer(self) -> bool:
+        """Both heads read one fitted vectorizer (so a loaded model transforms each text once)."""
+        return self.topic is not None and self.tone is not None and self.topic.steps[0][1] is self.tone.steps[0][1]
+
 
 def make_topic_classifier(config: TopicConfig, seed: int) -> Any:
     """The binary classifier cloned for each topic label."""

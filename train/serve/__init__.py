@@ -1,0 +1,1 @@
+"""Serving stage: the loaded model answering requests (streams now, HTTP later)."""
