@@ -54,11 +54,11 @@ def test_topic_matrix():
 
 
 def test_short_views_add_title_and_lead_copies_with_the_same_labels():
-    from train.fit.fit import add_short_views, short_view
+    from train.data.augment import augment, short_view
 
     long = "Title\n\nLead sentence.\n\nBody one.\n\nBody two."
     assert short_view(long) == "Title\n\nLead sentence."
-    texts, topics, tones, groups = add_short_views([long, "Short\n\nOnly."], [("energy",), ()], ["positive", "neutral"])
+    texts, topics, tones, groups = augment([long, "Short\n\nOnly."], [("energy",), ()], ["positive", "neutral"], [short_view])
     # The two-paragraph article is already its own short view: no duplicate is added.
     assert texts == [long, "Short\n\nOnly.", "Title\n\nLead sentence."]
     assert topics == [("energy",), (), ("energy",)] and tones == ["positive", "neutral", "positive"]
@@ -73,10 +73,10 @@ def test_short_views_are_on_by_default_and_recorded(corpus):
     cfg = load_config(corpus["config"])
     rows = load_splits(build_dataset(cfg).path)["train"]
     fitted = fit_models([r.text for r in rows], [r.topics for r in rows], [r.tone for r in rows], cfg)
-    assert fitted.timings["short_views"] == len(rows)  # every fixture article has > 2 paragraphs
+    assert fitted.timings["augmented_views"] == len(rows)  # every fixture article has > 2 paragraphs
     # The vocabulary comes from the articles only, so the same terms are kept with or without views.
     off = fit_models([r.text for r in rows], [r.topics for r in rows], [r.tone for r in rows],
-                     load_config(corpus["config"], ["train.short_views=false"]))
+                     load_config(corpus["config"], ["augment.short_views=false"]))
     assert fitted.topic[0].vocabulary_ == off.topic[0].vocabulary_
 
 
@@ -85,7 +85,7 @@ def test_untrustworthy_thresholds_fall_back_to_the_classifiers_own_cut():
 
     import numpy as np
 
-    from train.config import Config, LabelsConfig, TopicConfig, TrainConfig
+    from train.config import AugmentConfig, Config, LabelsConfig, TopicConfig, TrainConfig
     from train.fit.fit import tune_thresholds
 
     rng = random.Random(0)
@@ -102,7 +102,7 @@ def test_untrustworthy_thresholds_fall_back_to_the_classifiers_own_cut():
 
     def tuned(min_f1: float) -> dict:
         config = Config(labels=LabelsConfig(topics=tuple(labels), tone=()), topic=TopicConfig(threshold_min_f1=min_f1),
-                        train=TrainConfig(short_views=False))
+                        augment=AugmentConfig(short_views=False))
         return tune_thresholds(texts, Y, labels, config)
 
     strict = tuned(0.6)

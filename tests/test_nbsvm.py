@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from features import build_vectorizer
-from train.config import Config, FeaturesConfig, LabelsConfig, ToneConfig, TrainConfig
+from train.config import AugmentConfig, Config, FeaturesConfig, LabelsConfig, ToneConfig, TrainConfig
 from train.fit.fit import fit_models
 from train.model.model import ArticleModel
 from train.fit.nbsvm import fit_nb_linear
@@ -83,7 +83,7 @@ def test_nb_tone_models_learn_save_as_stock_objects_and_take_the_fast_path(class
         labels=LabelsConfig(topics=(), tone=tuple(WORDS)),
         features=FeaturesConfig(hash_bits=14),
         tone=ToneConfig(classifier=classifier, C=1.0, nb_scale=0.5, nb_blend=0.3),
-        train=TrainConfig(short_views=False, coef_dtype="float32", keep_weights=0.5),
+        augment=AugmentConfig(short_views=False), train=TrainConfig(coef_dtype="float32", keep_weights=0.5),
     )
     texts, labels = corpus()
     tone = fit_models(texts, [()] * len(texts), labels, config).tone

@@ -19,7 +19,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artclf.errors import ArtclfError
+from artclf.errors import ConfigError as ArtclfError
+
+
+def param(
+    default: Any,
+    *,
+    choices: tuple[str, ...] = (),
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    finite: bool = False,
+    hint: str = "",
+    check: typing.Callable[[Any], str | None] | None = None,
+) -> Any:
+    """A config field with its constraint declared beside it (as scikit-learn declares
+    ``_parameter_constraints`` beside ``__init__``): allowed choices for a string, an interval
+    for a number (``low_open``/``high_open`` exclude the bound), or a ``check`` returning a
+    problem. :func:`load_config` validates every field from these declarations, once."""
+    return field(default=default, metadata={
+        "choices": choices, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
+        "finite": finite, "hint": hint, "check": check,
+    })
 
 
 @dataclass(frozen=True)
@@ -27,7 +49,7 @@ class DataConfig:
     # "seeds": a folder of wire-format .txt articles; "jsonl", "csv", "parquet": a file (or a
     # folder of them) read with datasets.load_dataset and the [columns] mapping; "folders": one
     # sub-folder of .txt articles per label (as in BBC News); "hub": a Hugging Face Hub dataset name.
-    format: str = "seeds"
+    format: str = param("seeds", choices=("seeds", "jsonl", "csv", "parquet", "folders", "hub"))
     source: str = "seeds"
     # Gold labels by article id; "" when the source carries its own labels (or has none).
     labels: str = "seeds/labels.jsonl"
@@ -37,7 +59,7 @@ class DataConfig:
     dataset_dir: str = "data/dataset"
     # "folders" format: which task a folder name labels ("topics" or "tone"); a folder named
     # "none" means no topic.
-    folder_task: str = "topics"
+    folder_task: str = param("topics", choices=("topics", "tone"))
     # "hub" format: which split of the Hub dataset to read.
     hub_split: str = "train"
 
@@ -66,63 +88,64 @@ class LabelsConfig:
 
 @dataclass(frozen=True)
 class SplitConfig:
-    seed: int = 13
-    validation: float = 0.1
-    test: float = 0.2
+    seed: int = param(13, low=0, high=2**32 - 1)
+    validation: float = param(0.1, low=0.0, high=1.0, high_open=True)
+    test: float = param(0.2, low=0.0, high=1.0, low_open=True, high_open=True)
     # "stratified": iterative multi-label stratification over topics and tone;
     # "time": oldest articles train, newest test (news drifts).
-    method: str = "stratified"
+    method: str = param("stratified", choices=("stratified", "time"))
     # Articles whose word 5-gram shingles overlap at least this much (Jaccard) are near-duplicates
     # and are kept in the same split.
-    near_duplicate_jaccard: float = 0.6
+    near_duplicate_jaccard: float = param(0.6, low=0.0, high=1.0, low_open=True)
 
 
 @dataclass(frozen=True)
 class FeaturesConfig:
     # Unigrams in at least two training articles: on the real-news dev set they beat (1, 2) and
     # min_df = 1 (topic micro-F1 0.879 vs 0.857 with 781 seeds), and the model is smaller.
-    ngram_range: tuple[int, int] = (1, 1)
+    ngram_range: tuple[int, int] = param((1, 1), check=lambda v: _range_problem(v))
     sublinear_tf: bool = True
-    min_df: int = 2
-    max_df: float = 1.0
+    min_df: int = param(2, low=1, hint="a document count")
+    max_df: float = param(1.0, low=0.0, high=1.0, low_open=True, hint="a document fraction")
     # 0 keeps every term.
-    max_features: int = 0
+    max_features: int = param(0, low=0, hint="0 = no limit")
     lowercase: bool = True
     strip_accents: bool = True
     # "none" or "english" (scikit-learn's list).
-    stop_words: str = "none"
+    stop_words: str = param("none", choices=("none", "english"))
     # scikit-learn's token_pattern (at most one group). The default keeps words of two or more
     # letters or digits ("5G", "G7", "EU"); r"(?u)\w+|[^\w\s]" keeps single characters, digits
     # and punctuation such as "%" too (PhraseBank's tone turns on "up 5 %" vs "down 5 %").
-    token_pattern: str = r"(?u)\b\w\w+\b"
+    token_pattern: str = param(r"(?u)\b\w\w+\b", check=lambda v: _token_pattern_problem(v))
     # > 0: add a second word vectorizer over the first lead_chars characters (title and opening
     # sentence), so the lead's words count twice. It is a stock TfidfVectorizer whose token_pattern
     # swallows everything past that point as one empty token, which stop_words drops.
-    lead_chars: int = 0
+    lead_chars: int = param(0, low=0, hint="0 = off")
     char_ngrams: bool = False
-    char_ngram_range: tuple[int, int] = (2, 5)
-    char_max_features: int = 0
+    char_ngram_range: tuple[int, int] = param((2, 5), check=lambda v: _range_problem(v))
+    char_max_features: int = param(0, low=0)
     # 0: a vocabulary (TfidfVectorizer). 10-24: hash terms into 2**hash_bits columns
     # (HashingVectorizer + TfidfTransformer): no vocabulary to store or load, which is most of a
     # large model's size and load time; min_df, max_df and max_features do not apply.
-    hash_bits: int = 0
+    hash_bits: int = param(0, check=lambda v: None if v == 0 or 10 <= v <= 24 else
+                           f"must be 0 (vocabulary) or 10..24 (2**bits hashed columns), got {v}")
 
 
 @dataclass(frozen=True)
 class TopicConfig:
     # "logreg" (LogisticRegression) or "linear_svc" (LinearSVC).
-    classifier: str = "logreg"
-    C: float = 10.0
+    classifier: str = param("logreg", choices=("logreg", "linear_svc"))
+    C: float = param(10.0, low=0.0, low_open=True, finite=True)
     # "balanced" or "none".
-    class_weight: str = "balanced"
+    class_weight: str = param("balanced", choices=("balanced", "none"))
     # "tuned": one threshold per label from cross-validated training predictions; "fixed": 0.5.
-    thresholds: str = "tuned"
-    threshold_folds: int = 5
+    thresholds: str = param("tuned", choices=("tuned", "fixed"))
+    threshold_folds: int = param(5, low=2)
     # A label keeps the classifier's own cut (decision 0) when its tuned threshold reached less than
     # this out-of-fold F1, or when it has under two training positives: such a threshold is noise,
     # and on rare labels it is usually far below 0 and floods the output with false positives
     # (Yang 2001's SCut.FBR). On Reuters-21578 (90 categories) it took micro-F1 from 0.850 to 0.886.
-    threshold_min_f1: float = 0.3
+    threshold_min_f1: float = param(0.3, low=0.0, high=1.0, hint="an F1")
 
 
 @dataclass(frozen=True)
@@ -130,26 +153,34 @@ class ToneConfig:
     # "logreg", "linear_svc", "complement_nb", or "nb_svm" / "nb_logreg" (train/nbsvm.py:
     # one-vs-rest LinearSVCs / logistic regressions on naive-Bayes-scaled features, optionally
     # blended with naive Bayes, saved as one stock LinearSVC / LogisticRegression).
-    classifier: str = "logreg"
-    C: float = 10.0
-    class_weight: str = "balanced"
+    classifier: str = param("logreg", choices=("logreg", "linear_svc", "complement_nb", "nb_svm", "nb_logreg"))
+    C: float = param(10.0, low=0.0, low_open=True, finite=True)
+    class_weight: str = param("balanced", choices=("balanced", "none"))
     # Smoothing for complement_nb only.
-    alpha: float = 0.3
+    alpha: float = param(0.3, low=0.0, low_open=True)
     # nb_svm and nb_logreg only: the power of |NB log-count ratio| each feature is scaled by (0 = no scaling),
     # and the weight of the naive-Bayes blend (0 = SVMs alone).
-    nb_scale: float = 0.5
-    nb_blend: float = 0.3
+    nb_scale: float = param(0.5, low=0.0, high=4.0)
+    nb_blend: float = param(0.3, low=0.0, high=10.0)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    seed: int = 13
+    seed: int = param(13, low=0, high=2**32 - 1)
     models_dir: str = "models"
     # "float32" halves the stored coefficients at no measurable accuracy cost (see BENCHMARKS.md).
-    coef_dtype: str = "float64"
+    coef_dtype: str = param("float64", choices=("float64", "float32"))
     # Fraction of each linear model's non-zero weights kept, largest magnitude first; below 1 the
     # rest are zeroed, which shrinks the compressed saved model.
-    keep_weights: float = 1.0
+    keep_weights: float = param(1.0, low=0.0, high=1.0, low_open=True, hint="fraction of weights kept")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training-data augmentation: extra views of each training article, same labels. Views of
+    one article share a fold wherever folds are drawn, so no article is scored by a model that
+    saw a copy of it."""
+
     # Also train on a short view of each training article (its first two paragraphs: title and
     # lead). Real news often arrives as a headline and a sentence or two; on the real-news dev set
     # this lifted topic micro-F1 from 0.847 to 0.905 (territory F1 0.62 to 0.85).
@@ -162,6 +193,7 @@ class Config:
     columns: ColumnsConfig = field(default_factory=ColumnsConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     topic: TopicConfig = field(default_factory=TopicConfig)
     tone: ToneConfig = field(default_factory=ToneConfig)
@@ -183,22 +215,9 @@ class Config:
         return hashlib.sha256(blob).hexdigest()
 
 
-_SECTIONS: tuple[str, ...] = ("data", "columns", "labels", "split", "features", "topic", "tone", "train")
-
-# Allowed values for string keys whose meaning is a choice.
-_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("data", "format"): ("seeds", "jsonl", "csv", "parquet", "folders", "hub"),
-    ("data", "folder_task"): ("topics", "tone"),
-    ("split", "method"): ("stratified", "time"),
-    ("features", "stop_words"): ("none", "english"),
-    ("topic", "classifier"): ("logreg", "linear_svc"),
-    ("topic", "class_weight"): ("balanced", "none"),
-    ("topic", "thresholds"): ("tuned", "fixed"),
-    ("tone", "classifier"): ("logreg", "linear_svc", "complement_nb", "nb_svm", "nb_logreg"),
-    ("tone", "class_weight"): ("balanced", "none"),
-    ("train", "coef_dtype"): ("float64", "float32"),
-}
-
+_SECTIONS: tuple[str, ...] = ("data", "columns", "labels", "split", "augment", "features", "topic", "tone", "train")
+# Keys that moved: named in the error, so an old config is fixed in one edit.
+_MOVED: dict[tuple[str, str], str] = {("train", "short_views"): "augment.short_views"}
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Read a TOML experiment file (or none, for the defaults) and apply ``--set`` overrides."""
@@ -275,6 +294,8 @@ def _check_key(section: str, key: str, origin: str) -> None:
     if section not in _SECTIONS:
         raise ArtclfError(f"{origin}: unknown section '{section}'; known sections: {', '.join(_SECTIONS)}")
     known = _section_fields(section)
+    if (section, key) in _MOVED:
+        raise ArtclfError(f"{origin}: {section}.{key} moved to {_MOVED[(section, key)]}; rename it there")
     if key not in known:
         raise ArtclfError(
             f"{origin}: unknown key '{section}.{key}'; known keys in [{section}]: {', '.join(known)}"
@@ -308,7 +329,7 @@ def _check_value(section: str, key: str, value: Any, origin: str) -> Any:
     if expected is str:
         if not isinstance(value, str):
             raise ArtclfError(f"{where} must be a string, {got}")
-        choices = _CHOICES.get((section, key))
+        choices = _section_fields(section)[key].metadata.get("choices")
         if choices and value not in choices:
             raise ArtclfError(f"{where} must be one of {', '.join(choices)}, {got}")
         return value
@@ -356,54 +377,69 @@ def _build(values: dict[str, dict[str, tuple[Any, str]]], name: str) -> Config:
     return config
 
 
+def _range_problem(value: tuple[int, int]) -> str | None:
+    if 1 <= value[0] <= value[1]:
+        return None
+    return f"must be [low, high] with 1 <= low <= high, got {list(value)}"
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _interval_text(meta: typing.Mapping[str, Any]) -> str:
+    low = None if meta["low"] is None else _number(meta["low"])
+    high = None if meta["high"] is None else _number(meta["high"])
+    if low is not None and high is not None:
+        return f"in {'(' if meta['low_open'] else '['}{low}, {high}{')' if meta['high_open'] else ']'}"
+    if low is not None:
+        return f"{'>' if meta['low_open'] else '>='} {low}" + (" and finite" if meta["finite"] else "")
+    return f"{'<' if meta['high_open'] else '<='} {high}"
+
+
+def field_problem(value: Any, meta: typing.Mapping[str, Any]) -> str | None:
+    """What is wrong with ``value`` under a field's declared constraint (see :func:`param`)."""
+    if meta.get("check") is not None:
+        return meta["check"](value)
+    low, high = meta.get("low"), meta.get("high")
+    if low is None and high is None or isinstance(value, (str, tuple, bool)):
+        return None
+    ok = (low is None or (value > low if meta["low_open"] else value >= low)) and \
+         (high is None or (value < high if meta["high_open"] else value <= high)) and \
+         (not meta["finite"] or math.isfinite(value))
+    if ok:
+        return None
+    hint = f" ({meta['hint']})" if meta.get("hint") else ""
+    return f"must be {_interval_text(meta)}{hint}, got {value}"
+
+
+# Constraints that tie two keys together: (section, key the message names, check).
+def _relations(config: Config) -> list[tuple[str, str, str | None]]:
+    f, s = config.features, config.split
+    lead_problem = None
+    if f.lead_chars and _token_pattern_problem(f.token_pattern) is None and re.compile(f.token_pattern).groups:
+        # The lead branch wraps token_pattern in a capturing group of its own (features.lead_settings).
+        lead_problem = "needs a features.token_pattern without capturing groups (use (?:...) groups)"
+    return [
+        ("split", "test", None if s.validation + s.test < 1.0 else
+         f"validation + test must leave some training data, got {s.validation} + {s.test}"),
+        ("features", "lead_chars", lead_problem),
+        ("labels", "tone", None if len(config.labels.tone) != 1 else
+         "needs at least two labels (or none, to train no tone model)"),
+        ("labels", "topics", None if config.labels.topics or config.labels.tone else
+         "and labels.tone are both empty; at least one task needs labels"),
+    ]
+
+
 def _check_ranges(config: Config, origin_of: typing.Callable[[str, str], str]) -> None:
     problems: list[tuple[str, str, str]] = []
-
-    def need(ok: bool, section: str, key: str, message: str) -> None:
-        if not ok:
-            problems.append((section, key, message))
-
-    f, s = config.features, config.split
-    need(1 <= f.ngram_range[0] <= f.ngram_range[1], "features", "ngram_range",
-         f"must be [low, high] with 1 <= low <= high, got {list(f.ngram_range)}")
-    need(1 <= f.char_ngram_range[0] <= f.char_ngram_range[1], "features", "char_ngram_range",
-         f"must be [low, high] with 1 <= low <= high, got {list(f.char_ngram_range)}")
-    need(f.min_df >= 1, "features", "min_df", f"must be >= 1 (a document count), got {f.min_df}")
-    need(0.0 < f.max_df <= 1.0, "features", "max_df", f"must be in (0, 1] (a document fraction), got {f.max_df}")
-    need(f.max_features >= 0, "features", "max_features", f"must be >= 0 (0 = no limit), got {f.max_features}")
-    need(f.char_max_features >= 0, "features", "char_max_features", f"must be >= 0, got {f.char_max_features}")
-    need(f.hash_bits == 0 or 10 <= f.hash_bits <= 24, "features", "hash_bits",
-         f"must be 0 (vocabulary) or 10..24 (2**bits hashed columns), got {f.hash_bits}")
-    need(0.0 < config.train.keep_weights <= 1.0, "train", "keep_weights",
-         f"must be in (0, 1] (fraction of weights kept), got {config.train.keep_weights}")
-    need(0.0 <= s.validation < 1.0, "split", "validation", f"must be in [0, 1), got {s.validation}")
-    need(0.0 < s.test < 1.0, "split", "test", f"must be in (0, 1), got {s.test}")
-    need(s.validation + s.test < 1.0, "split", "test",
-         f"validation + test must leave some training data, got {s.validation} + {s.test}")
-    need(0.0 < s.near_duplicate_jaccard <= 1.0, "split", "near_duplicate_jaccard",
-         f"must be in (0, 1], got {s.near_duplicate_jaccard}")
-    need(0 < config.topic.C < math.inf, "topic", "C", f"must be > 0 and finite, got {config.topic.C}")
-    need(0 < config.tone.C < math.inf, "tone", "C", f"must be > 0 and finite, got {config.tone.C}")
-    # scikit-learn takes random_state in [0, 2**32 - 1]; outside it training crashed after the build.
-    need(0 <= config.train.seed < 2**32, "train", "seed", f"must be in [0, 4294967295], got {config.train.seed}")
-    need(0 <= s.seed < 2**32, "split", "seed", f"must be in [0, 4294967295], got {s.seed}")
-    need(config.tone.alpha > 0, "tone", "alpha", f"must be > 0, got {config.tone.alpha}")
-    need(0 <= config.tone.nb_scale <= 4, "tone", "nb_scale", f"must be in [0, 4], got {config.tone.nb_scale}")
-    need(f.lead_chars >= 0, "features", "lead_chars", f"must be >= 0 (0 = off), got {f.lead_chars}")
-    pattern_problem = _token_pattern_problem(f.token_pattern)
-    # The lead branch wraps token_pattern in a capturing group of its own (features.lead_settings).
-    need(not f.lead_chars or pattern_problem is not None or re.compile(f.token_pattern).groups == 0,
-         "features", "lead_chars", "needs a features.token_pattern without capturing groups (use (?:...) groups)")
-    need(0 <= config.tone.nb_blend <= 10, "tone", "nb_blend", f"must be in [0, 10], got {config.tone.nb_blend}")
-    need(pattern_problem is None, "features", "token_pattern",
-         f"{pattern_problem}; use a regular expression like r\"(?u)\\b\\w+\\b\"")
-    need(config.topic.threshold_folds >= 2, "topic", "threshold_folds",
-         f"must be >= 2, got {config.topic.threshold_folds}")
-    need(0.0 <= config.topic.threshold_min_f1 <= 1.0, "topic", "threshold_min_f1",
-         f"must be in [0, 1] (an F1), got {config.topic.threshold_min_f1}")
-    need(len(config.labels.tone) != 1, "labels", "tone", "needs at least two labels (or none, to train no tone model)")
-    need(bool(config.labels.topics or config.labels.tone), "labels", "topics",
-         "and labels.tone are both empty; at least one task needs labels")
+    for section in _SECTIONS:
+        values = getattr(config, section)
+        for f in dataclasses.fields(values):
+            problem = field_problem(getattr(values, f.name), f.metadata)
+            if problem:
+                problems.append((section, f.name, problem))
+    problems += [(section, key, problem) for section, key, problem in _relations(config) if problem]
     if problems:
         section, key, message = problems[0]
         raise ArtclfError(f"{origin_of(section, key)}: {section}.{key} {message}")

@@ -22,6 +22,7 @@ from sklearn.pipeline import Pipeline
 from features import build_vectorizer
 from train.config import Config, TopicConfig, ToneConfig
 from artclf.errors import ArtclfError
+from train.data.augment import augment, make_augmenters
 from train.data.labels import topic_matrix
 from train.data.split import iterative_stratification
 
@@ -113,29 +114,6 @@ def decision_scores(classifier: Any, X: Any) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def short_view(text: str) -> str:
-    """The first two paragraphs of an article's text: its title and lead (or first paragraph)."""
-    paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    return "\n\n".join(paragraphs[:2])
-
-
-def add_short_views(
-    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str]
-) -> tuple[list[str], list[Sequence[str]], list[str], list[int]]:
-    """Originals followed by the short view of each article that has more than two paragraphs,
-    with the same labels; the last list maps every row to its original (for grouped folds)."""
-    texts, topic_sets, tones = list(texts), list(topic_sets), list(tones)
-    groups = list(range(len(texts)))
-    for i, text in enumerate(list(texts)):
-        short = short_view(text)
-        if short != text:
-            texts.append(short)
-            topic_sets.append(topic_sets[i])
-            tones.append(tones[i])
-            groups.append(i)
-    return texts, topic_sets, tones, groups
-
-
 def tune_thresholds(
     texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -211,9 +189,10 @@ def _fit_models(
     timings: dict[str, Any] = {}
     originals = list(texts)
     groups = None
-    if config.train.short_views:
-        texts, topic_sets, tones, groups = add_short_views(texts, topic_sets, tones)
-        timings["short_views"] = len(texts) - len(originals)
+    augmenters = make_augmenters(config.augment)
+    if augmenters:
+        texts, topic_sets, tones, groups = augment(texts, topic_sets, tones, augmenters)
+        timings["augmented_views"] = len(texts) - len(originals)
 
     start = time.perf_counter()
     vectorizer = build_vectorizer(config.features)
