@@ -6,17 +6,37 @@ pipeline unpickles in an app that has scikit-learn but not this repository.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+from features.branches import BRANCHES, Branch, fitted_branches, hasher_of, is_hashed
 
 if TYPE_CHECKING:
     from sklearn.base import TransformerMixin
 
-    from train.config import FeaturesConfig
-
-__all__ = ["build_vectorizer"]
+__all__ = ["BRANCHES", "Branch", "FeatureSettings", "build_vectorizer", "fitted_branches", "hasher_of", "is_hashed", "lead_settings"]
 
 
-def build_vectorizer(config: "FeaturesConfig") -> "TransformerMixin":
+class FeatureSettings(Protocol):
+    """What the featurizer reads from a config's ``[features]`` section (train.config.FeaturesConfig
+    provides it; the featurize stage does not import the training config)."""
+
+    ngram_range: tuple[int, int]
+    sublinear_tf: bool
+    min_df: int
+    max_df: float
+    max_features: int
+    lowercase: bool
+    strip_accents: bool
+    stop_words: str
+    char_ngrams: bool
+    char_ngram_range: tuple[int, int]
+    char_max_features: int
+    hash_bits: int
+    token_pattern: str
+    lead_chars: int
+
+
+def build_vectorizer(config: "FeatureSettings") -> "TransformerMixin":
     """An unfitted word (and optionally char) TF-IDF vectorizer; fit it on training text only."""
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -41,12 +61,12 @@ def build_vectorizer(config: "FeaturesConfig") -> "TransformerMixin":
         token_pattern=config.token_pattern,
         **common,
     )
-    branches = [("words", words)]
+    branches = [(BRANCHES["words"].name, words)]
     if config.lead_chars:
         lead = {**common, "min_df": 1, "max_df": 1.0}
-        branches.append(("lead", TfidfVectorizer(analyzer="word", **lead_settings(config), **lead)))
+        branches.append((BRANCHES["lead"].name, TfidfVectorizer(analyzer="word", **lead_settings(config), **lead)))
     if config.char_ngrams:
-        branches.append(("chars", TfidfVectorizer(
+        branches.append((BRANCHES["chars"].name, TfidfVectorizer(
             analyzer="char_wb",
             ngram_range=tuple(config.char_ngram_range),
             max_features=config.char_max_features or None,
@@ -55,7 +75,7 @@ def build_vectorizer(config: "FeaturesConfig") -> "TransformerMixin":
     return words if len(branches) == 1 else FeatureUnion(branches)
 
 
-def lead_settings(config: "FeaturesConfig") -> dict:
+def lead_settings(config: "FeatureSettings") -> dict:
     """token_pattern and stop_words of the lead branch: words of the first ``lead_chars`` characters.
 
     Past that point the pattern's first alternative matches the whole rest of the text outside the
@@ -67,7 +87,7 @@ def lead_settings(config: "FeaturesConfig") -> dict:
     return {"token_pattern": rf"(?u)(?<=[\s\S]{{{config.lead_chars}}})[\s\S]+|({body})", "stop_words": [""], "ngram_range": (1, 1)}
 
 
-def _hashed(config: "FeaturesConfig", common: dict) -> "TransformerMixin":
+def _hashed(config: "FeatureSettings", common: dict) -> "TransformerMixin":
     """HashingVectorizer + TfidfTransformer: the same TF-IDF weighting without a vocabulary.
 
     The vocabulary dict is most of a large model's pickle and of its load time; hashing drops it
@@ -87,14 +107,14 @@ def _hashed(config: "FeaturesConfig", common: dict) -> "TransformerMixin":
             ("tfidf", TfidfTransformer(sublinear_tf=common["sublinear_tf"])),
         ])
 
-    branches = [("words", branch(
+    branches = [(BRANCHES["words"].name, branch(
         analyzer="word",
         ngram_range=tuple(config.ngram_range),
         stop_words="english" if config.stop_words == "english" else None,
         token_pattern=config.token_pattern,
     ))]
     if config.lead_chars:
-        branches.append(("lead", branch(analyzer="word", **lead_settings(config))))
+        branches.append((BRANCHES["lead"].name, branch(analyzer="word", **lead_settings(config))))
     if config.char_ngrams:
-        branches.append(("chars", branch(analyzer="char_wb", ngram_range=tuple(config.char_ngram_range))))
+        branches.append((BRANCHES["chars"].name, branch(analyzer="char_wb", ngram_range=tuple(config.char_ngram_range))))
     return branches[0][1] if len(branches) == 1 else FeatureUnion(branches)

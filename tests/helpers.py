@@ -52,3 +52,33 @@ def rehash(folder) -> None:
         for name in m["files"]:
             m["files"][name] = {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size}
     edit_manifest(folder, change)
+
+
+CLI = "from train.cli import main; main()"
+
+
+def cli_popen(*args: object, cwd, **kwargs):
+    """`artclf ARGS` in a real subprocess (pipes for stdout and stderr), started, not waited for."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", CLI, *map(str, args)], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def cli_run(*args: object, cwd, input: str | None = None, timeout: float = 300):
+    """`artclf ARGS` in a real subprocess, waited for (CompletedProcess with text output)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", CLI, *map(str, args)], cwd=cwd, input=input,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def invoke(*args: object, input: str | None = None):
+    """`artclf ARGS` in-process through Typer's runner (fast; for output and exit-code checks)."""
+    from typer.testing import CliRunner
+
+    from train.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)

@@ -9,16 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from train.cli import app
-from train.fsutil import sha256_file
-
-from helpers import assert_one_error, edit_manifest, rehash
 
 
-def run(*args: object, input: str | None = None):
-    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+from helpers import assert_one_error, edit_manifest, rehash, invoke
+
+
+run = invoke
 
 
 def damaged(trained: dict[str, Path], tmp_path: Path, change) -> Path:

@@ -11,14 +11,11 @@ from pathlib import Path
 import pytest
 
 from artclf.errors import ArtclfError
+from helpers import cli_run
 
 
 
-def artclf(*args, cwd, input=None):
-    return subprocess.run(
-        [sys.executable, "-c", "from train.cli import main; main()", *map(str, args)],
-        cwd=cwd, input=input, capture_output=True, text=True, timeout=300,
-    )
+artclf = cli_run
 
 
 def tree_digest(path: Path) -> dict[str, str]:

@@ -22,9 +22,9 @@ from train.store.versions import clean_stale_tmp, save_version, stale_tmp_dirs
 REPO = Path(__file__).resolve().parents[1]
 
 
-def artclf(*args: object, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "from train.cli import main; main()", *map(str, args)],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+from helpers import cli_popen  # noqa: E402
+
+artclf = cli_popen
 
 
 def test_two_trains_started_together_get_distinct_versions(corpus, tmp_path):

@@ -85,7 +85,7 @@ def test_untrustworthy_thresholds_fall_back_to_the_classifiers_own_cut():
 
     import numpy as np
 
-    from train.config import AugmentConfig, Config, LabelsConfig, TopicConfig, TrainConfig
+    from train.config import AugmentConfig, Config, LabelsConfig, TopicConfig
     from train.fit.fit import tune_thresholds
 
     rng = random.Random(0)

@@ -12,13 +12,10 @@ import warnings
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from helpers import edit_manifest, rehash
-from train.cli import app
+from helpers import edit_manifest, rehash, invoke
 from artclf.errors import ArtclfError
 from artclf.refs import read_aliases, resolve_ref
-from train.fsutil import sha256_file
 from train.store.aliases import promote
 from train.store.load import load_model
 from train.store.versions import remove_version
@@ -26,8 +23,7 @@ from train.store.versions import remove_version
 TEXTS = ["Oil and gas talks between the ministers", "Troops crossed the disputed border", "The match ended in a draw"]
 
 
-def run(*args: object, input: str | None = None):
-    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+run = invoke
 
 
 def copy_version(trained: dict[str, Path], dest: Path) -> Path:

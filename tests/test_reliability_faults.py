@@ -28,9 +28,9 @@ from train.store.versions import save_version
 TEXTS = ["Oil and gas talks between the ministers", "Troops crossed the disputed border", "The match ended in a draw"]
 
 
-def artclf(*args: object, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "from train.cli import main; main()", *map(str, args)],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+from helpers import cli_popen  # noqa: E402
+
+artclf = cli_popen
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

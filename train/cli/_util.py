@@ -6,7 +6,7 @@ import contextlib
 import errno
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import typer
 

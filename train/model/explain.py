@@ -8,21 +8,20 @@ tone equally explains nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from train.model.model import ArticleModel
+from features import fitted_branches, hasher_of, is_hashed
 
 
 def _feature_names(vectorizer: Any) -> np.ndarray:
-    names = np.asarray(vectorizer.get_feature_names_out(), dtype=object)
-    # A FeatureUnion prefixes its parts ("words__oil", "chars__ oi", "lead__oil"): keep words plain,
-    # mark the others.
-    return np.asarray([n[len("words__"):] if n.startswith("words__") else
-                       "char:" + n[len("chars__"):] if n.startswith("chars__") else
-                       "lead:" + n[len("lead__"):] if n.startswith("lead__") else n for n in names], dtype=object)
+    """Column -> n-gram, each branch's names marked with its declared prefix (plain words, "lead:",
+    "char:")."""
+    names: list[str] = []
+    for branch, transformer in fitted_branches(vectorizer):
+        names += [branch.prefix + str(n) for n in transformer.get_feature_names_out()]
+    return np.asarray(names, dtype=object)
 
 
 def _dense(coef: Any) -> np.ndarray:
@@ -53,25 +52,6 @@ def _top(row: Any, weights: np.ndarray, names: Any, top: int) -> list[dict[str, 
     return [{"ngram": str(names[indices[i]]), "weight": round(float(push[i]), 4)} for i in order if push[i] > 0]
 
 
-def _branches(featurizer: Any) -> list[tuple[str, Any]]:
-    """(name, transformer) of each FeatureUnion part in column order, or the one featurizer."""
-    from sklearn.pipeline import FeatureUnion, Pipeline
-
-    while isinstance(featurizer, Pipeline) and len(featurizer.steps) == 1:
-        featurizer = featurizer.steps[0][1]
-    if isinstance(featurizer, FeatureUnion):
-        return [(name, t) for name, t in featurizer.transformer_list if t not in ("drop", None)]
-    return [("words", featurizer)]
-
-
-def _hasher(transformer: Any) -> Any:
-    from sklearn.feature_extraction.text import HashingVectorizer
-    from sklearn.pipeline import Pipeline
-
-    first = transformer.steps[0][1] if isinstance(transformer, Pipeline) else transformer
-    return first if isinstance(first, HashingVectorizer) else None
-
-
 def _hashed_names(featurizer: Any, text: str) -> dict[int, str]:
     """Column -> n-gram(s) of this text, for hashed featurizers (which keep no vocabulary): the
     text's own n-grams, hashed as the vectorizer hashes them. ``features.build_vectorizer`` hashes
@@ -80,9 +60,9 @@ def _hashed_names(featurizer: Any, text: str) -> dict[int, str]:
 
     names: dict[int, str] = {}
     offset = 0
-    for branch, transformer in _branches(featurizer):
-        prefix = "" if branch == "words" else ("char:" if branch == "chars" else f"{branch}:")
-        hasher = _hasher(transformer)
+    for branch, transformer in fitted_branches(featurizer):
+        prefix = branch.prefix
+        hasher = hasher_of(transformer)
         ngrams = sorted({g for g in hasher.build_analyzer()(text) if g})
         if ngrams:
             columns = FeatureHasher(n_features=hasher.n_features, input_type="string", alternate_sign=False).transform(
@@ -98,7 +78,8 @@ def _hashed_names(featurizer: Any, text: str) -> dict[int, str]:
 class Explainer:
     """Feature names and weights of a loaded model, computed once (they are vocabulary-sized)."""
 
-    def __init__(self, model: "ArticleModel") -> None:
+    def __init__(self, model: Any) -> None:
+        # ``model`` is the ArticleModel that owns this explainer (not imported: it imports us).
         self.model = model
         self._cache: dict[str, Any] = {}
 
@@ -108,7 +89,7 @@ class Explainer:
 
     def _names(self, task: str, text: str) -> Any:
         featurizer = self._parts(task)[0]
-        if all(_hasher(t) is not None for _, t in _branches(featurizer)):
+        if is_hashed(featurizer):
             return _hashed_names(featurizer, text)
         key = "names" if self.model._shared else f"names_{task}"
         if key not in self._cache:

@@ -20,6 +20,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from features import fitted_branches
+
 Featurizer = Callable[[Sequence[str]], Any]
 Decision = Callable[[Any], np.ndarray]
 
@@ -44,7 +46,7 @@ def fast_featurizer(transformer: Any) -> Featurizer | None:
     if isinstance(transformer, FeatureUnion):
         if transformer.transformer_weights:
             return None
-        parts = [fast_featurizer(t) for _, t in transformer.transformer_list if t not in ("drop", None)]
+        parts = [fast_featurizer(t) for _, t in fitted_branches(transformer)]
         if not parts or any(p is None for p in parts):
             return None
         return lambda texts: sp.hstack([p(texts) for p in parts], format="csr")

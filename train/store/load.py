@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from artclf.errors import ArtclfError, ModelIntegrityError
-from artclf.manifest import MANIFEST, Manifest, read_manifest
+from artclf.manifest import MANIFEST, read_manifest
 from artclf.refs import resolve_ref
 from train.fsutil import sha256_file
 from train.model.model import ArticleModel
