@@ -134,11 +134,13 @@ def _load_private_key(path: str | os.PathLike[str], password: bytes | None) -> A
     except TypeError:
         raise _sig_fail(path, "the private key is encrypted; pass its password (or it is not encrypted and a "
                               "password was given)") from None
-    except (ValueError, binascii.Error) as exc:
-        raise _sig_fail(path, f"not a readable PEM private key ({str(exc).splitlines()[0][:120] if str(exc) else 'parse error'}); "
-                              "the file is truncated or not a key; generate one with generate_keypair") from None
+    except (ValueError, binascii.Error):
+        # cryptography's own message is multi-line prose with a URL; ours says what to do.
+        raise _sig_fail(path, "not a readable PEM private key; the file is truncated or not a key; "
+                              "generate one with generate_keypair") from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise _sig_fail(path, f"is a {type(key).__name__}, not an Ed25519 private key; generate one with generate_keypair")
+        raise _sig_fail(path, f"holds a key of type {type(key).__name__}, not an Ed25519 private key; "
+                              "generate one with generate_keypair")
     return key
 
 
@@ -156,11 +158,11 @@ def _load_public_key(source: str | os.PathLike[str] | bytes) -> tuple[Any, str]:
         raise _sig_fail(where, "is a private key; pass the public key (keep the private key with the publisher)")
     try:
         key = serialization.load_pem_public_key(data)
-    except (ValueError, binascii.Error, TypeError) as exc:
-        detail = str(exc).splitlines()[0][:120] if str(exc) else "parse error"
-        raise _sig_fail(where, f"not a readable PEM public key ({detail}); the file is truncated or not a key") from None
+    except (ValueError, binascii.Error, TypeError):
+        raise _sig_fail(where, "not a readable PEM public key; the file is truncated or not a key; "
+                               "pass the .pub.pem written by generate_keypair") from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise _sig_fail(where, f"is a {type(key).__name__}, not an Ed25519 public key")
+        raise _sig_fail(where, f"holds a key of type {type(key).__name__}, not an Ed25519 public key")
     return key, where
 
 
@@ -281,7 +283,8 @@ def _parse_signature(data: bytes, where: Path) -> dict[str, Any]:
     except SignatureError:
         raise
     except UnsafeModelError as exc:
-        raise malformed(str(exc).split(": ", 1)[-1]) from None
+        # Keep the parser's problem, drop its "re-save" advice: the fix here is to re-sign.
+        raise malformed(str(exc).split(": ", 1)[-1].split("; re-save")[0]) from None
     if not isinstance(record, dict):
         raise malformed("not a JSON object")
     missing = sorted(_FIELDS - set(record))
@@ -376,8 +379,8 @@ def verify_version(folder: str | os.PathLike[str], files: Mapping[str, bytes],
         signature_valid_for_record = False
     if signature_valid_for_record:
         changed = sorted(n for n in provided if sha256_hex(provided[n]) != record["files"].get(n))
-        name = changed[0] if changed else MANIFEST_FILE
-        raise _sig_fail(folder / name, "changed since the version was signed (the signature is valid but over "
-                                       "different content); refusing to load it; restore the signed files or re-sign")
+        shown = ", ".join(changed[:5]) + (", ..." if len(changed) > 5 else "") if changed else "the signed file list"
+        raise _sig_fail(folder, f"{shown} changed since the version was signed (the signature is valid but over "
+                                "different content); refusing to load it; restore the signed files or re-sign")
     raise _sig_fail(where, "the signature does not verify under the configured key (signature.json was altered "
                            "or forged); refusing to load it")
