@@ -17,6 +17,7 @@ import re
 import struct
 import zipfile
 import zlib
+from itertools import pairwise
 
 from artclf._safe_io import UnsafeModelError, _fail
 
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_ZIP_RATIO",
     "ZIP_RATIO_FLOOR",
     "check_zip_bounds",
+    "UnsafeModelError",  # re-exported: callers catch one type from either module
 ]
 
 # A skops file of our pipelines holds schema.json plus one .npy per array: tens to a few hundred
@@ -209,7 +211,7 @@ def check_zip_bounds(
             start, end = _data_span(data, info, where)
             spans.append((info.header_offset, end, info.filename))
         spans.sort()
-        for (_, prev_end, prev_name), (next_start, _, next_name) in zip(spans, spans[1:]):
+        for (_, prev_end, prev_name), (next_start, _, next_name) in pairwise(spans):
             if next_start < prev_end:
                 raise _fail(where, f"archive entries {prev_name[:80]!r} and {next_name[:80]!r} overlap "
                                    "(a zip bomb reusing data); refusing to load it")

@@ -110,7 +110,8 @@ def _message(digest: str) -> bytes:
 
 def _raw_public_bytes(public_key: Any) -> bytes:
     _, serialization, _ = _crypto()
-    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw: bytes = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw
 
 
 def _read_key_file(path: Path) -> bytes:
