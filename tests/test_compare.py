@@ -71,7 +71,7 @@ def test_every_config_is_scored_on_the_same_folds(compared):
 
 
 def test_make_folds_partition_each_repeat_and_are_seeded():
-    from train.experiments.compare import make_folds
+    from train.experiments.folds import make_folds
     from train.data.dataset import Record
 
     rng = np.random.default_rng(0)
@@ -146,7 +146,7 @@ def test_cli_table_json_report_and_runs(compared, tmp_path):
 def test_corrected_t_test_is_wider_than_the_naive_paired_test():
     from scipy import stats
 
-    from train.experiments.compare import corrected_t_test
+    from train.experiments.results import corrected_t_test
 
     rng = np.random.default_rng(1)
     a = rng.normal(0.8, 0.05, 10)
@@ -160,7 +160,7 @@ def test_corrected_t_test_is_wider_than_the_naive_paired_test():
 
 
 def test_differing_keys_lists_only_changed_keys():
-    from train.experiments.compare import differing_keys
+    from train.experiments.results import differing_keys
 
     a = {"features": {"min_df": 1, "ngram_range": [1, 2]}, "topic": {"C": 10.0}}
     b = {"features": {"min_df": 1, "ngram_range": [1, 3]}, "topic": {"C": 10.0}}
@@ -199,7 +199,7 @@ def test_too_small_for_k_folds_suggests_a_k(corpus, tmp_path):
 
 
 def test_check_enough_data_counts_each_label():
-    from train.experiments.compare import check_enough_data
+    from train.experiments.folds import check_enough_data
     from train.data.dataset import Record
 
     records = [Record(str(i), "t", ("a",) if i < 3 else (), ["x", "y"][i % 2]) for i in range(20)]
@@ -272,7 +272,7 @@ def test_dask_process_cluster_gives_the_local_results(compared, tmp_path):
 
 
 def test_runs_with_a_same_named_but_edited_config_stay_apart(compared, tmp_path):
-    from train.experiments.compare import load_runs
+    from train.experiments.runs import load_runs
 
     runs = tmp_path / "runs"
     runs.mkdir()

@@ -30,7 +30,8 @@ def compare_cli(
 ) -> None:
     """Compare experiment configs on identical cross-validation folds, with significance tests."""
     with cli_errors():
-        from train.experiments.compare import compare, load_runs
+        from train.experiments.compare import compare
+        from train.experiments.runs import load_runs
         from train.experiments.report import format_text, write_report
 
         if runs:

@@ -19,7 +19,7 @@ def list_cli(
 ) -> None:
     """List recorded runs, oldest first."""
     with cli_errors():
-        from train.experiments.compare import list_runs
+        from train.experiments.runs import list_runs
 
         rows = list_runs(runs_dir)
         if json_:

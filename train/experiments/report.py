@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from train.experiments.compare import ALPHA, COSTS, HEADLINE, Comparison
+from train.experiments.results import ALPHA, COSTS, HEADLINE, Comparison
 from artclf.errors import ArtclfError
 
 TEST_NAME = "corrected resampled t-test, Nadeau & Bengio 2003"
