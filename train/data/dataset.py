@@ -407,13 +407,17 @@ def load_splits(path: Path, split_names: Sequence[str] | None = None) -> dict[st
         return _read_splits(datasets, path, split_names)
 
 
-def _read_splits(datasets: Any, path: Path, split_names: Sequence[str] | None) -> dict[str, list[Record]]:
+def _open_dataset(datasets: Any, path: Path) -> Any:
     if not (path / "dataset_dict.json").is_file():
         raise ArtclfError(f"{path}: not a saved dataset (no dataset_dict.json); run `artclf build-dataset` first")
     try:
-        dd = datasets.load_from_disk(str(path))
+        return datasets.load_from_disk(str(path))
     except Exception as exc:  # arrow and fsspec raise many types; all mean the same to a user
         raise ArtclfError(f"{path}: cannot load the saved dataset ({exc}); rebuild it with `artclf build-dataset`") from None
+
+
+def _read_splits(datasets: Any, path: Path, split_names: Sequence[str] | None) -> dict[str, list[Record]]:
+    dd = _open_dataset(datasets, path)
     out = {}
     for name in split_names or list(dd):
         if name not in dd:
@@ -471,12 +475,7 @@ def read_dataset_labels(path: Path) -> LabelsConfig:
     import datasets
 
     with _swap_lock(Path(path).resolve(), shared=True):
-        if not (path / "dataset_dict.json").is_file():
-            raise ArtclfError(f"{path}: not a saved dataset (no dataset_dict.json); run `artclf build-dataset` first")
-        try:
-            dd = datasets.load_from_disk(str(path))
-        except Exception as exc:  # arrow and fsspec raise many types; all mean the same to a user
-            raise ArtclfError(f"{path}: cannot load the saved dataset ({exc}); rebuild it with `artclf build-dataset`") from None
+        dd = _open_dataset(datasets, path)
     features = next(iter(dd.values())).features
     tone_names = getattr(features["tone"], "names", None) or []
     return LabelsConfig(topics=tuple(features["topics"].feature.names), tone=tuple(tone_names))
