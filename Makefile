@@ -21,7 +21,7 @@ test: $(STAMP)
 
 # Seed-test vs real-news dev figures of the latest model (needs ../shared/data; skips without it).
 real-dev: $(STAMP)
-	$(BIN)/python -m train.real_dev
+	$(BIN)/python -m train.evaluate.real_dev
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
