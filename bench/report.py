@@ -112,7 +112,7 @@ def render(report: dict[str, Any]) -> str:
         out += ["", "Targets: p50 <= 0.5 ms, p99 <= 2 ms, >= 5,000 articles/s, <= 10 MB, load <= 0.3 s.", ""]
         prof = ng.get("latency_profile")
         if prof:
-            fast = (f"; through `ArticleModel`'s fast path (`train/scoring.py`): featurize {prof['fast_featurize_ms']:.3f} ms, "
+            fast = (f"; through `ArticleModel`'s fast path (`train/model/scoring.py`): featurize {prof['fast_featurize_ms']:.3f} ms, "
                     f"classify {prof['fast_classify_ms']:.3f} ms" if "fast_featurize_ms" in prof else "; no fast path for this model")
             out += ["Profile of one `ours best` prediction (in-process medians): through the pipeline's own methods, featurize "
                     f"(hashing + TF-IDF) {prof['featurize_ms']:.3f} ms and classify (`decision_function`) {prof['classify_ms']:.3f} ms"

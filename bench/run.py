@@ -120,7 +120,7 @@ def serving(task: Task, kept: dict[str, Any], work: Path, latency_n: int) -> lis
 
 def latency_profile(model: systems.Fitted, texts: list[str]) -> dict[str, float]:
     """Where one article's prediction time goes, in-process: featurize vs classify, through the
-    pipeline's own methods and through ArticleModel's fast path (train/scoring.py)."""
+    pipeline's own methods and through ArticleModel's fast path (train/model/scoring.py)."""
     article_model = model.model
     pipeline = article_model.tone_pipeline or article_model.topic_pipeline
     featurize, clf = pipeline[:-1], pipeline[-1]

@@ -150,7 +150,7 @@ class TopicConfig:
 
 @dataclass(frozen=True)
 class ToneConfig:
-    # "logreg", "linear_svc", "complement_nb", or "nb_svm" / "nb_logreg" (train/nbsvm.py:
+    # "logreg", "linear_svc", "complement_nb", or "nb_svm" / "nb_logreg" (train/fit/nbsvm.py:
     # one-vs-rest LinearSVCs / logistic regressions on naive-Bayes-scaled features, optionally
     # blended with naive Bayes, saved as one stock LinearSVC / LogisticRegression).
     classifier: str = param("logreg", choices=("logreg", "linear_svc", "complement_nb", "nb_svm", "nb_logreg"))

@@ -67,7 +67,7 @@ def make_tone_classifier(config: ToneConfig, seed: int) -> Any:
 
 
 def fit_tone_classifier(config: ToneConfig, seed: int, X: Any, tones: list[str]) -> Any:
-    """The fitted tone classifier; the naive-Bayes-scaled options are fitted by train/nbsvm.py."""
+    """The fitted tone classifier; the naive-Bayes-scaled options are fitted by train/fit/nbsvm.py."""
     if config.classifier in ("nb_svm", "nb_logreg"):
         from train.fit.nbsvm import fit_nb_linear
 

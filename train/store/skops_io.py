@@ -17,7 +17,7 @@ from typing import Any
 
 from artclf.errors import ArtclfError
 
-# Every type that features/__init__.py and train/fit.py can put in a saved pipeline. Adding a
+# Every type that features/__init__.py and train/fit/fit.py can put in a saved pipeline. Adding a
 # classifier or vectorizer there means adding its type here, and tests/test_registry.py
 # trains each configured variant to check that this list still covers it.
 TRUSTED_TYPES: frozenset[str] = frozenset(
