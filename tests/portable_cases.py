@@ -3,6 +3,7 @@ checked on, and the trainer configs that cover every option the trainer can prod
 
 from __future__ import annotations
 
+import functools
 import random
 
 from train.config import Config, FeaturesConfig, LabelsConfig, TopicConfig, ToneConfig, TrainConfig
@@ -115,6 +116,12 @@ CONFIGS: dict[str, Config] = {
     "constant topic logreg": Config(labels=LabelsConfig(topics=("diplomacy", "energy", "territory", "sports"))),
     "constant topic svc": Config(labels=LabelsConfig(topics=("diplomacy", "energy", "territory", "sports")), topic=TopicConfig(classifier="linear_svc")),
 }
+
+
+@functools.lru_cache(maxsize=None)
+def fit_named(name: str) -> FittedModels:
+    """The fitted models of CONFIGS[name], fitted once per session (the tests only read them)."""
+    return fit(CONFIGS[name])
 
 
 def fit(config: Config) -> FittedModels:

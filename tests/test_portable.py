@@ -16,7 +16,7 @@ import pytest
 from artclf._analyzer import Analyzer, murmurhash3_32, strip_accents_unicode
 from artclf._format_version import FORMAT_VERSION
 from artclf._portable import PortableFormatError, PortableModel
-from portable_cases import CONFIGS, EDGE_TEXTS, check_texts, fit
+from portable_cases import CONFIGS, EDGE_TEXTS, check_texts, fit_named
 from train.config import Config
 from train.model import ArticleModel
 from train.store_portable import PortableUnsupported, check_parity, export_portable
@@ -33,7 +33,7 @@ def _reference(config: Config, fitted) -> ArticleModel:
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_runtime_equals_the_pipelines(name):
     config = CONFIGS[name]
-    fitted = fit(config)
+    fitted = fit_named(name)
     files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone))
     texts = check_texts()
 
@@ -110,7 +110,7 @@ def test_strip_accents_equals_sklearn_on_every_code_point():
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, bytes]:
-    fitted = fit(CONFIGS["default"])
+    fitted = fit_named("default")
     return export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"])
 
 
@@ -190,7 +190,7 @@ def test_exporter_refuses_what_the_format_cannot_express(files):
 
 
 def test_parity_gate_raises_when_the_runtime_would_differ(files):
-    fitted = fit(CONFIGS["default"])
+    fitted = fit_named("default")
     exported = export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"])
     coef = np.load(io.BytesIO(exported["tone.coef.npy"]))
     tampered = {**exported, "tone.coef.npy": _npy(coef * 1.01)}
