@@ -23,7 +23,9 @@ def strip_accents_unicode(text: str) -> str:
     if text.isascii():
         return text
     normalized = unicodedata.normalize("NFKD", text)
-    return "".join([c for c in normalized if not unicodedata.combining(c)])
+    combining = unicodedata.combining
+    # Every code point with a non-zero combining class is >= U+0300: skip the lookup below it.
+    return "".join([c for c in normalized if c < "\u0300" or not combining(c)])
 
 
 def word_ngrams(tokens: list[str], ngram_range: tuple[int, int], stop_words: frozenset[str] | None) -> list[str]:

@@ -8,6 +8,7 @@ explanations (which round products of feature values and weights) match the trai
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from typing import Any, Mapping, Sequence
@@ -83,6 +84,10 @@ class _Branch:
             self.names = names
             self.vocabulary = {t: i for i, t in enumerate(names)}
             _require(len(self.vocabulary) == len(names), f"{terms['file']}: duplicate terms")
+        if self.hashed:
+            # Natural text repeats its words: hashing each distinct term once is most of the saving.
+            n_features = self.n_features
+            self._hash_index = functools.lru_cache(maxsize=1 << 16)(lambda term: hashed_index(term, n_features))
         tfidf = spec["tfidf"]
         self.sublinear: bool = bool(tfidf["sublinear_tf"])
         self.norm: str | None = tfidf["norm"]
@@ -95,26 +100,26 @@ class _Branch:
 
     def counts(self, texts: Sequence[str], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Term counts as CSR parts (indptr, column indices sorted within a row, float values)."""
-        indptr = [0]
-        indices: list[int] = []
-        values: list[int] = []
-        vocabulary, n = self.vocabulary, self.n_features
-        for text in texts:
-            counter: dict[int, int] = {}
-            if vocabulary is not None:
-                for term in self.analyzer(text):
-                    j = vocabulary.get(term)
-                    if j is not None:
-                        counter[j] = counter.get(j, 0) + 1
-            else:
-                for term in self.analyzer(text):
-                    j = hashed_index(term, n)
-                    counter[j] = counter.get(j, 0) + 1
-            for j in sorted(counter):
-                indices.append(j)
-                values.append(counter[j])
-            indptr.append(len(indices))
-        return (np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64), np.asarray(values, dtype=dtype))
+        columns: list[int] = []
+        lengths: list[int] = []
+        if self.vocabulary is not None:
+            get = self.vocabulary.get
+            for text in texts:
+                found = [j for j in map(get, self.analyzer(text)) if j is not None]
+                columns.extend(found)
+                lengths.append(len(found))
+        else:
+            index = self._hash_index
+            for text in texts:
+                found = [index(t) for t in self.analyzer(text)]
+                columns.extend(found)
+                lengths.append(len(found))
+        n = len(texts)
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # One sort for the whole batch: (row, column) keys, counted.
+        keys, counts = np.unique(rows * self.n_features + np.asarray(columns, dtype=np.int64), return_counts=True)
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(keys // max(self.n_features, 1), minlength=n)))).astype(np.int64)
+        return indptr, keys % max(self.n_features, 1), counts.astype(dtype)
 
     def transform(self, texts: Sequence[str], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """TfidfTransformer.transform's arithmetic, step by step in the feature dtype."""
