@@ -150,9 +150,9 @@ class _Head:
         if coef["layout"] == "dense":
             W = read_npy(files, coef["file"], {"<f4", "<f8"}, 2)
             _require(W.shape == (n_outputs, n_features), f"{coef['file']}: shape {W.shape}, expected {(n_outputs, n_features)} ({task} outputs x features)")
-            self.dense = W
             # (features x outputs), row-major: a text's few columns pick a few contiguous rows.
-            self._rows = np.ascontiguousarray(W.T, dtype=np.float64)
+            # Kept in the stored dtype (one copy, no float64 widening of a large hashed model).
+            self.dense = np.ascontiguousarray(W.T)
         elif coef["layout"] == "csc":
             _require(list(coef["shape"]) == [n_outputs, n_features], f"{task} coef shape {coef['shape']}, expected {[n_outputs, n_features]}")
             data = read_npy(files, coef["data_file"], {"<f4", "<f8"}, 1)
@@ -174,7 +174,7 @@ class _Head:
         rows = np.repeat(np.arange(n), np.diff(indptr))
         values = data.astype(np.float64)
         if self.dense is not None:
-            products = values[:, None] * self._rows[indices]
+            products = values[:, None] * self.dense[indices].astype(np.float64, copy=False)
             out = np.empty((n, k))
             for j in range(k):
                 out[:, j] = np.bincount(rows, weights=products[:, j], minlength=n)
@@ -193,7 +193,7 @@ class _Head:
     def weights(self) -> np.ndarray:
         """Dense (outputs x features) float64 weights, for explanations."""
         if self.dense is not None:
-            return self.dense.astype(np.float64)
+            return self.dense.T.astype(np.float64)
         data, rows, ptr = self.csc  # type: ignore[misc]
         W = np.zeros((self.n_outputs, len(ptr) - 1))
         W[rows, np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))] = data
