@@ -160,7 +160,16 @@ export function translatePattern(source) {
 
   while (i < cps.length) {
     const c = cps[i++];
-    if (c === "\\") {
+    if (c === "\\" && cps[i] === "b") {
+      // \b next to a \w that must match needs only one side checked (the generic form tests
+      // both neighbours against the large \w class, most of the matching time).
+      i++;
+      const wordSet = `[${sets.w}]`;
+      const after = cps.slice(i, i + 3).join("");
+      if (after.startsWith("\\w") && !"*?{".includes(cps[i + 2] ?? "")) out += `(?<!${WORD})`;
+      else if (out.endsWith(wordSet) || out.endsWith(`${wordSet}+`) || out.endsWith(`${wordSet}+?`)) out += `(?!${WORD})`;
+      else out += `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`;
+    } else if (c === "\\") {
       const [kind, text] = escape(false);
       out += kind === "set" ? `[${text}]` : kind === "char" ? charText(text, false) : text;
     } else if (c === "[") {
