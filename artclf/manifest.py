@@ -67,6 +67,7 @@ class Manifest(TypedDict, total=False):
     canaries: dict[str, Any]
     files: dict[str, FileEntry]
     skops_skipped: dict[str, list[str]]
+    portable: dict[str, Any]
     integrity: dict[str, Any]
 
 
@@ -111,6 +112,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "canaries": (_is(dict), "an object"),
     "files": (_is_files, 'an object of file name -> {"sha256", "bytes"}'),
     "skops_skipped": (_is(dict), "an object"),
+    "portable": (_is(dict), "an object"),
     "integrity": (_is(dict), "an object"),
 }
 _REQUIRED = ("format_version", "labels", "files")

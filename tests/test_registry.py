@@ -35,7 +35,10 @@ def test_version_holds_skops_copies_card_and_canaries(trained):
     folder = trained["version"]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format_version"] == 3
-    assert set(manifest["files"]) == {"topic.joblib", "tone.joblib", "topic.skops", "tone.skops"}
+    portable = set(manifest["portable"]["files"])
+    assert manifest["portable"]["available"] and "portable.json" in portable
+    assert set(manifest["files"]) == {"topic.joblib", "tone.joblib", "topic.skops", "tone.skops"} | portable
+    assert manifest["portable"]["parity"]["labels_identical"] and manifest["portable"]["parity"]["max_abs_diff"] <= 1e-6
     assert "skops_skipped" not in manifest
     assert len(manifest["canaries"]["texts"]) == len(manifest["canaries"]["expected"]) >= 3
     assert (folder / "MODEL_CARD.md").is_file()

@@ -29,7 +29,8 @@ def train(config: Path | None = None, overrides: list[str] | None = None) -> Tra
     from train.evaluate.metrics import evaluate_predictions
     from train.fit.fit import fit_models
     from train.model.model import ArticleModel
-    from train.store.canaries import canary_scores
+    from artclf.canaries import CANARY_TEXTS, canary_scores
+    from train.store.portable import portable_version_files
     from train.store.record import describe_fit
     from train.store.versions import check_writable, save_version
 
@@ -49,6 +50,9 @@ def train(config: Path | None = None, overrides: list[str] | None = None) -> Tra
             metrics[name] = evaluate_predictions(rows, model.predict([r.text for r in rows]), cfg.labels.topics, cfg.labels.tone)
     manifest["metrics"] = metrics
     manifest["canaries"] = canary_scores(model)
+    parity_texts = list(CANARY_TEXTS) + [r.text for name in ("validation", "test") for r in splits.get(name, [])]
+    portable_files, manifest["portable"] = portable_version_files(
+        fitted.topic, fitted.tone, cfg.labels.topics, cfg.labels.tone, parity_texts)
     estimators = {name: est for name, est in (("topic", fitted.topic), ("tone", fitted.tone)) if est is not None}
-    path = save_version(cfg.train.models_dir, estimators, manifest)
+    path = save_version(cfg.train.models_dir, estimators, manifest, portable_files)
     return TrainResult(path.name, path, metrics, manifest)

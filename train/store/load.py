@@ -19,7 +19,7 @@ from artclf.manifest import MANIFEST, read_manifest
 from artclf.refs import resolve_ref
 from train.fsutil import sha256_file
 from train.model.model import ArticleModel
-from train.store.canaries import verify_canaries
+from artclf.canaries import verify_canaries
 from train.store.provenance import library_versions
 
 __all__ = ["check_library_versions", "load_model", "verify_files"]

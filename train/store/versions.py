@@ -76,11 +76,15 @@ def check_writable(models_dir: str | Path) -> Path:
     return root
 
 
-def save_version(models_dir: str | Path, estimators: dict[str, Any], manifest: Manifest) -> Path:
+def save_version(
+    models_dir: str | Path, estimators: dict[str, Any], manifest: Manifest, extra_files: dict[str, bytes] | None = None
+) -> Path:
     """Write a new version folder and return its path; never touches existing versions.
 
     ``estimators`` maps a task (``topic``, ``tone``) to its fitted pipeline; each is saved with
-    joblib and, when every type in it is on our trusted list, with skops too.
+    joblib and, when every type in it is on our trusted list, with skops too. ``extra_files``
+    (name -> bytes: the portable format's files) are written beside them and listed with their
+    sha256 like every other file.
     """
     import joblib
 
@@ -98,6 +102,9 @@ def save_version(models_dir: str | Path, estimators: dict[str, Any], manifest: M
     try:
         files: dict[str, Any] = {}
         skipped: dict[str, list[str]] = {}
+        for name, data in (extra_files or {}).items():
+            write_synced(tmp / name, data)
+            files[name] = {"sha256": sha256_file(tmp / name), "bytes": len(data)}
         for name, estimator in estimators.items():
             path = tmp / f"{name}.joblib"
             joblib.dump(estimator, path, compress=3)

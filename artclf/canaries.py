@@ -1,5 +1,6 @@
-"""Canaries: fixed texts whose scores are stored at save time and re-predicted at load time, so a
-library upgrade (or an edited file) that silently changes predictions is caught before use."""
+"""Canaries, shared by both runtimes: fixed texts whose scores are stored at save time and
+re-predicted at load time, so a library upgrade (or an edited file) that silently changes
+predictions is caught before use."""
 
 from __future__ import annotations
 

@@ -1,0 +1,429 @@
+"""Read a portable model folder and score texts with numpy alone (FORMAT.md is the spec).
+
+The caller reads the files, checks their sha256 against the manifest and hands over
+``{file name: bytes}``; nothing here opens a file, so a reader cannot be pointed at an unchecked
+one. Features are built with scikit-learn's float32 arithmetic, in its order of operations, so
+explanations (which round products of feature values and weights) match the training side's.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from artclf.errors import ModelIntegrityError
+
+from artclf._analyzer import Analyzer, hashed_index
+from artclf._format_version import FORMAT_NAME, SUPPORTED_VERSIONS
+
+__all__ = ["PortableFormatError", "PortableModel", "read_npy", "MANIFEST_NAME"]
+
+MANIFEST_NAME = "portable.json"
+
+# .npy dtypes a reader must accept; anything else (objects above all: they need pickle) is refused.
+_NUMERIC = {"<f4", "<f8", "<i4", "<i8"}
+
+
+class PortableFormatError(ModelIntegrityError, ValueError):
+    """A portable model file that cannot be read as the format says."""
+
+
+def read_npy(files: Mapping[str, bytes], name: Any, dtypes: set[str] = _NUMERIC, ndim: int | None = None) -> np.ndarray:
+    """One .npy array by file name, without pickle, of an allowed dtype and rank."""
+    if not isinstance(name, str) or name not in files:
+        raise PortableFormatError(f"{MANIFEST_NAME} names array file {name!r}, which is not in the model folder")
+    try:
+        array = np.load(io.BytesIO(files[name]), allow_pickle=False)
+    except ValueError as exc:  # object arrays need pickle: refused
+        raise PortableFormatError(f"{name}: not a plain .npy array ({exc})") from None
+    except Exception as exc:
+        raise PortableFormatError(f"{name}: unreadable .npy file ({exc})") from None
+    if not isinstance(array, np.ndarray) or array.dtype.str not in dtypes:
+        raise PortableFormatError(f"{name}: dtype {getattr(array, 'dtype', '?')} is not one of {sorted(dtypes)}")
+    if ndim is not None and array.ndim != ndim:
+        raise PortableFormatError(f"{name}: expected {ndim} dimension(s), found shape {array.shape}")
+    return array
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PortableFormatError(message)
+
+
+class _Branch:
+    """One TF-IDF block of columns: analyzer, term -> column, IDF, sublinear tf, norm."""
+
+    def __init__(self, spec: dict[str, Any], files: Mapping[str, bytes]) -> None:
+        self.name: str = spec["name"]
+        self.explain_prefix: str = spec["explain_prefix"]
+        self.n_features: int = int(spec["n_features"])
+        try:
+            self.analyzer = Analyzer(spec["analyzer"])
+        except Exception as exc:
+            raise PortableFormatError(f"branch {self.name!r}: bad analyzer ({exc})") from None
+        terms = spec["terms"]
+        self.hashed = terms["kind"] == "hashing"
+        self.vocabulary: dict[str, int] | None = None
+        self.names: list[str] | None = None
+        if self.hashed:
+            _require(terms.get("hash") == "murmurhash3_x86_32" and terms.get("seed") == 0 and terms.get("alternate_sign") is False,
+                     f"branch {self.name!r}: only unsigned murmurhash3_x86_32 with seed 0 is supported")
+            _require(int(terms["n_features"]) == self.n_features, f"branch {self.name!r}: hashing n_features differs from the branch's")
+        else:
+            _require(terms["kind"] == "vocabulary", f"branch {self.name!r}: unknown terms kind {terms['kind']!r}")
+            try:
+                names = json.loads(files[terms["file"]].decode("utf-8"))
+            except KeyError:
+                raise PortableFormatError(f"vocabulary file {terms['file']!r} is not in the model folder") from None
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise PortableFormatError(f"{terms['file']}: not a JSON list of terms ({exc})") from None
+            _require(isinstance(names, list) and all(isinstance(t, str) for t in names), f"{terms['file']}: not a JSON list of strings")
+            _require(len(names) == self.n_features, f"{terms['file']}: {len(names)} terms for a branch of {self.n_features} columns")
+            self.names = names
+            self.vocabulary = {t: i for i, t in enumerate(names)}
+            _require(len(self.vocabulary) == len(names), f"{terms['file']}: duplicate terms")
+        if self.hashed:
+            # Natural text repeats its words: hashing each distinct term once is most of the saving.
+            n_features = self.n_features
+            self._hash_index = functools.lru_cache(maxsize=1 << 16)(lambda term: hashed_index(term, n_features))
+        tfidf = spec["tfidf"]
+        self.sublinear: bool = bool(tfidf["sublinear_tf"])
+        self.norm: str | None = tfidf["norm"]
+        _require(self.norm in ("l2", None), f"branch {self.name!r}: norm {self.norm!r} is not supported")
+        self.idf: np.ndarray | None = None
+        if tfidf.get("idf_file") is not None:
+            idf = read_npy(files, tfidf["idf_file"], {"<f4", "<f8"}, 1)
+            _require(idf.shape[0] == self.n_features, f"{tfidf['idf_file']}: {idf.shape[0]} IDF values for a branch of {self.n_features} columns")
+            self.idf = idf
+
+    def counts(self, texts: Sequence[str], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Term counts as CSR parts (indptr, column indices sorted within a row, float values)."""
+        columns: list[int] = []
+        lengths: list[int] = []
+        if self.vocabulary is not None:
+            get = self.vocabulary.get
+            for text in texts:
+                found = [j for j in map(get, self.analyzer(text)) if j is not None]
+                columns.extend(found)
+                lengths.append(len(found))
+        else:
+            index = self._hash_index
+            for text in texts:
+                found = [index(t) for t in self.analyzer(text)]
+                columns.extend(found)
+                lengths.append(len(found))
+        n = len(texts)
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # One sort for the whole batch: (row, column) keys, counted.
+        keys, counts = np.unique(rows * self.n_features + np.asarray(columns, dtype=np.int64), return_counts=True)
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(keys // max(self.n_features, 1), minlength=n)))).astype(np.int64)
+        return indptr, keys % max(self.n_features, 1), counts.astype(dtype)
+
+    def transform(self, texts: Sequence[str], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """TfidfTransformer.transform's arithmetic, step by step in the feature dtype."""
+        indptr, indices, data = self.counts(texts, dtype)
+        if self.sublinear:
+            np.log(data, out=data)
+            data += dtype.type(1.0)
+        if self.idf is not None:
+            data *= self.idf[indices].astype(dtype, copy=False)
+        if self.norm == "l2" and data.size:
+            # As sklearn's inplace_csr_row_normalize_l2: squares in the feature dtype summed in
+            # double, one sqrt per row, each value divided in double and stored back.
+            rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+            sums = np.bincount(rows, weights=data * data, minlength=len(indptr) - 1)
+            norms = np.sqrt(sums)
+            norms[sums == 0.0] = 1.0
+            data = (data.astype(np.float64) / norms[rows]).astype(dtype)
+        return indptr, indices, data
+
+
+class _Head:
+    """A linear head: decision = X @ coef.T + intercept, one column per output."""
+
+    def __init__(self, spec: dict[str, Any], files: Mapping[str, bytes], n_features: int, n_outputs: int, task: str) -> None:
+        coef = spec["coef"]
+        self.dense: np.ndarray | None = None
+        self.csc: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if coef["layout"] == "dense":
+            W = read_npy(files, coef["file"], {"<f4", "<f8"}, 2)
+            _require(W.shape == (n_outputs, n_features), f"{coef['file']}: shape {W.shape}, expected {(n_outputs, n_features)} ({task} outputs x features)")
+            # (features x outputs), row-major: a text's few columns pick a few contiguous rows.
+            # Kept in the stored dtype (one copy, no float64 widening of a large hashed model).
+            self.dense = np.ascontiguousarray(W.T)
+        elif coef["layout"] == "csc":
+            _require(list(coef["shape"]) == [n_outputs, n_features], f"{task} coef shape {coef['shape']}, expected {[n_outputs, n_features]}")
+            data = read_npy(files, coef["data_file"], {"<f4", "<f8"}, 1)
+            rows = read_npy(files, coef["indices_file"], {"<i4", "<i8"}, 1).astype(np.int64)
+            ptr = read_npy(files, coef["indptr_file"], {"<i4", "<i8"}, 1).astype(np.int64)
+            _require(ptr.shape[0] == n_features + 1 and ptr[0] == 0 and ptr[-1] == data.shape[0] == rows.shape[0]
+                     and bool(np.all(np.diff(ptr) >= 0)) and (rows.size == 0 or (rows.min() >= 0 and rows.max() < n_outputs)),
+                     f"{task} coef: inconsistent CSC arrays (indptr {ptr.shape}, indices {rows.shape}, data {data.shape})")
+            self.csc = (data, rows, ptr)
+        else:
+            raise PortableFormatError(f"{task} coef: unknown layout {coef['layout']!r}")
+        intercept = read_npy(files, spec["intercept_file"], {"<f4", "<f8"}, 1)
+        _require(intercept.shape == (n_outputs,), f"{spec['intercept_file']}: shape {intercept.shape}, expected ({n_outputs},)")
+        self.intercept = intercept.astype(np.float64)
+        self.n_outputs = n_outputs
+
+    def decision(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
+        n, k = len(indptr) - 1, self.n_outputs
+        rows = np.repeat(np.arange(n), np.diff(indptr))
+        values = data.astype(np.float64)
+        if self.dense is not None:
+            products = values[:, None] * self.dense[indices].astype(np.float64, copy=False)
+            out = np.empty((n, k))
+            for j in range(k):
+                out[:, j] = np.bincount(rows, weights=products[:, j], minlength=n)
+        else:
+            wdata, wrows, ptr = self.csc  # type: ignore[misc]
+            starts, lengths = ptr[indices], ptr[indices + 1] - ptr[indices]
+            total = int(lengths.sum())
+            # Positions of every stored weight of every feature present, feature after feature.
+            first = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+            pos = first + np.arange(total)
+            cell = np.repeat(rows, lengths) * k + wrows[pos]
+            weights = np.repeat(values, lengths) * wdata[pos].astype(np.float64)
+            out = np.bincount(cell, weights=weights, minlength=n * k).reshape(n, k)
+        return out + self.intercept
+
+    def weights(self) -> np.ndarray:
+        """Dense (outputs x features) float64 weights, for explanations."""
+        if self.dense is not None:
+            return self.dense.T.astype(np.float64)
+        data, rows, ptr = self.csc  # type: ignore[misc]
+        W = np.zeros((self.n_outputs, len(ptr) - 1))
+        W[rows, np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))] = data
+        return W
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    z = np.exp(x - x.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _top(indices: np.ndarray, values: np.ndarray, weights: np.ndarray, names: Any, top: int) -> list[dict[str, Any]]:
+    """The ``top`` columns of one text with the largest positive value x weight (ties: column order)."""
+    if len(indices) == 0:
+        return []
+    push = values * weights[indices]
+    order = np.argsort(-push, kind="stable")[:top]
+    return [{"ngram": str(names[indices[i]]), "weight": round(float(push[i]), 4)} for i in order if push[i] > 0]
+
+
+class PortableModel:
+    """A portable model: ``raw_scores``, ``classify``, ``explain_batch``, as ``ArticleModel``'s."""
+
+    def __init__(self, files: Mapping[str, bytes]) -> None:
+        spec = self._spec(files)
+        try:
+            self._build(spec, files)
+        except PortableFormatError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise PortableFormatError(f"{MANIFEST_NAME}: missing or malformed field ({type(exc).__name__}: {exc})") from None
+        self._explain_cache: dict[str, Any] = {}
+
+    @staticmethod
+    def _spec(files: Mapping[str, bytes]) -> dict[str, Any]:
+        if MANIFEST_NAME not in files:
+            raise PortableFormatError(f"{MANIFEST_NAME} is missing from the model folder")
+        try:
+            spec = json.loads(files[MANIFEST_NAME].decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PortableFormatError(f"{MANIFEST_NAME}: not valid JSON ({exc})") from None
+        if not isinstance(spec, dict) or spec.get("format") != FORMAT_NAME:
+            raise PortableFormatError(f"{MANIFEST_NAME}: not an {FORMAT_NAME} file (format {spec.get('format') if isinstance(spec, dict) else None!r})")
+        version = spec.get("format_version")
+        if version not in SUPPORTED_VERSIONS:
+            raise PortableFormatError(
+                f"{MANIFEST_NAME}: format version {version!r} is not supported by this runtime "
+                f"(it reads {', '.join(map(str, SUPPORTED_VERSIONS))}); upgrade artclf to load this model")
+        return spec
+
+    def _build(self, spec: dict[str, Any], files: Mapping[str, bytes]) -> None:
+        features = spec["features"]
+        _require(features["dtype"] in ("float32", "float64"), f"features dtype {features['dtype']!r} is not float32 or float64")
+        self.dtype = np.dtype(features["dtype"])
+        self.branches = [_Branch(b, files) for b in features["branches"]]
+        _require(len(self.branches) >= 1, "features: no branches")
+        offset = 0
+        self.offsets: list[int] = []
+        for branch, b in zip(self.branches, features["branches"]):
+            _require(int(b["offset"]) == offset, f"branch {branch.name!r}: offset {b['offset']}, expected {offset}")
+            self.offsets.append(offset)
+            offset += branch.n_features
+        _require(int(features["n_features"]) == offset, f"features: n_features {features['n_features']} but branches add up to {offset}")
+        self.n_features = offset
+
+        self.topic_labels: list[str] = []
+        self._topic: _Head | None = None
+        self._constant: list[float | None] = []
+        if spec.get("topic") is not None:
+            topic = spec["topic"]
+            self.topic_labels = [str(x) for x in topic["labels"]]
+            _require(topic["link"] == "sigmoid", f"topic link {topic['link']!r} is not supported")
+            self._topic = _Head(topic, files, offset, len(self.topic_labels), "topic")
+            constant = topic.get("constant_scores") or [None] * len(self.topic_labels)
+            _require(len(constant) == len(self.topic_labels), "topic constant_scores: one entry per label expected")
+            self._constant = [None if c is None else float(c) for c in constant]
+
+        self.tone_labels: list[str] = []
+        self._tone: _Head | None = None
+        if spec.get("tone") is not None:
+            tone = spec["tone"]
+            self.tone_classes = [str(x) for x in tone["classes"]]
+            self.tone_labels = [str(x) for x in tone["labels"]]
+            _require(sorted(self.tone_labels) == sorted(self.tone_classes) and len(set(self.tone_classes)) == len(self.tone_classes) >= 2,
+                     "tone labels must be the classes (at least two, no repeats) in report order")
+            self._tone_link: str = tone["link"]
+            outputs = {"softmax": len(self.tone_classes), "logistic_binary": 1, "softmax_binary": 1}
+            _require(self._tone_link in outputs, f"tone link {self._tone_link!r} is not supported")
+            _require(self._tone_link == "softmax" or len(self.tone_classes) == 2, f"tone link {self._tone_link!r} needs exactly two classes")
+            self._tone = _Head(tone, files, offset, outputs[self._tone_link], "tone")
+            self._tone_columns = [self.tone_classes.index(t) for t in self.tone_labels]
+        _require(self._topic is not None or self._tone is not None, "the model has neither a topic nor a tone head")
+
+    # -- features -------------------------------------------------------------------------
+    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR parts (indptr, indices, data) of the whole feature matrix: branches side by side."""
+        parts = [b.transform(texts, self.dtype) for b in self.branches]
+        if len(parts) == 1:
+            return parts[0]
+        lengths = np.stack([np.diff(p[0]) for p in parts], axis=1)  # (n, branches)
+        indptr = np.concatenate(([0], np.cumsum(lengths.sum(axis=1))))
+        indices = np.empty(indptr[-1], dtype=np.int64)
+        data = np.empty(indptr[-1], dtype=self.dtype)
+        # Row by row, branch after branch: column order within each row stays ascending.
+        starts = indptr[:-1].copy()
+        for (p_ptr, p_idx, p_data), offset, width in zip(parts, self.offsets, lengths.T):
+            target = np.repeat(starts - p_ptr[:-1], width) + np.arange(p_ptr[-1])
+            indices[target] = p_idx + offset
+            data[target] = p_data
+            starts += width
+        return indptr, indices, data
+
+    # -- scores ---------------------------------------------------------------------------
+    def _scores_from(self, X: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        topic = tone = None
+        if self._topic is not None:
+            topic = _sigmoid(self._topic.decision(*X))
+            for j, c in enumerate(self._constant):
+                if c is not None:
+                    topic[:, j] = c
+        if self._tone is not None:
+            d = self._tone.decision(*X)
+            if self._tone_link == "logistic_binary":
+                p = _sigmoid(d[:, 0])
+                probs = np.column_stack([1 - p, p])
+            elif self._tone_link == "softmax_binary":
+                probs = _softmax(np.column_stack([-d[:, 0], d[:, 0]]))
+            else:
+                probs = _softmax(d)
+            tone = probs[:, self._tone_columns]
+        return topic, tone
+
+    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(topic scores, tone scores) arrays, columns in ``topic_labels`` / ``tone_labels`` order."""
+        return self._scores_from(self.features(list(texts)))
+
+    def raw_scores(self, texts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
+        topic, tone = self.scores(texts)
+        out: list[dict[str, dict[str, float]]] = [{} for _ in range(len(texts))]
+        if topic is not None:
+            for row, s in zip(out, topic):
+                row["topic_scores"] = {label: float(p) for label, p in zip(self.topic_labels, s)}
+        if tone is not None:
+            for row, s in zip(out, tone):
+                row["tone_scores"] = {label: float(p) for label, p in zip(self.tone_labels, s)}
+        return out
+
+    def _classify_from(self, topic: np.ndarray | None, tone: np.ndarray | None, n: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = [{} for _ in range(n)]
+        if topic is not None:
+            for row, s in zip(out, topic):
+                row["topics"] = [label for label, p in zip(self.topic_labels, s) if p >= 0.5]
+                row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, s)}
+        if tone is not None:
+            for row, s in zip(out, tone):
+                row["tone"] = self.tone_labels[int(np.argmax(s))]
+                row["tone_scores"] = {label: round(float(p), 4) for label, p in zip(self.tone_labels, s)}
+        return out
+
+    def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        """{"topics", "topic_scores", "tone", "tone_scores"} per text (scores rounded to 4 places)."""
+        texts = list(texts)
+        return self._classify_from(*self.scores(texts), len(texts))
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        return [{k: r[k] for k in ("topics", "tone") if k in r} for r in self.classify(texts)]
+
+    def predict_proba(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        return [{k: r[k] for k in ("topic_scores", "tone_scores") if k in r} for r in self.classify(texts)]
+
+    # -- explanations ---------------------------------------------------------------------
+    def _names(self, text: str) -> Any:
+        """Column -> n-gram: the vocabulary, or for hashed branches this text's own n-grams re-hashed."""
+        if all(b.hashed for b in self.branches):
+            names: dict[int, str] = {}
+            for branch, offset in zip(self.branches, self.offsets):
+                for ngram in sorted({g for g in branch.analyzer(text) if g}):
+                    key = offset + hashed_index(ngram, branch.n_features)
+                    names[key] = f"{names[key]}|{branch.explain_prefix}{ngram}" if key in names else branch.explain_prefix + ngram
+            return names
+        if "names" not in self._explain_cache:
+            self._explain_cache["names"] = [b.explain_prefix + t for b in self.branches for t in (b.names or [])]
+        return self._explain_cache["names"]
+
+    def _tone_weights(self) -> dict[str, np.ndarray]:
+        if "tone" not in self._explain_cache:
+            coef = self._tone.weights()  # type: ignore[union-attr]
+            if coef.shape[0] == 1:  # binary: the single row pushes toward classes[1]
+                coef = np.vstack([-coef[0], coef[0]])
+            relative = coef - coef.mean(axis=0, keepdims=True)
+            self._explain_cache["tone"] = {c: relative[i] for i, c in enumerate(self.tone_classes)}
+        return self._explain_cache["tone"]
+
+    def explain_batch(self, texts: Sequence[str], top: int = 5) -> list[dict[str, Any]]:
+        """classify() plus "explanation": for each predicted label the ``top`` n-grams whose
+        value times weight pushed it most (tones: weight relative to the mean over tones)."""
+        texts = list(texts)
+        X = self.features(texts)
+        indptr, indices, data = X
+        results = self._classify_from(*self._scores_from(X), len(texts))
+        explanations: list[dict[str, Any]] = [{} for _ in texts]
+        values64 = data.astype(np.float64)
+        if self._topic is not None:
+            if "topic" not in self._explain_cache:
+                W = self._topic.weights()
+                self._explain_cache["topic"] = [None if c is not None else W[j] for j, c in enumerate(self._constant)]
+            weights = self._explain_cache["topic"]
+            for i, result in enumerate(results):
+                names = self._names(texts[i])
+                lo, hi = indptr[i], indptr[i + 1]
+                explanations[i]["topics"] = {
+                    label: [] if weights[self.topic_labels.index(label)] is None else
+                    _top(indices[lo:hi], values64[lo:hi], weights[self.topic_labels.index(label)], names, top)
+                    for label in result["topics"]
+                }
+        if self._tone is not None:
+            weights_by_tone = self._tone_weights()
+            for i, result in enumerate(results):
+                lo, hi = indptr[i], indptr[i + 1]
+                tone = result["tone"]
+                explanations[i]["tone"] = {tone: _top(indices[lo:hi], values64[lo:hi], weights_by_tone[tone], self._names(texts[i]), top)}
+        return [r | {"explanation": e} for r, e in zip(results, explanations)]
+
+    def explain(self, text: str, top: int = 5) -> dict[str, Any]:
+        return self.explain_batch([text], top)[0]
+

@@ -1,0 +1,670 @@
+// artclf portable model runtime for JavaScript (Node >= 20, no dependencies).
+//
+// Reads the folder described in artclf/FORMAT.md and scores texts as the Python runtime does:
+// scikit-learn's analyzer (Python str and re semantics, reproduced with the Unicode tables that
+// js/gen_tables.py writes from Python), float32 TF-IDF, linear heads, sigmoid / softmax.
+//
+//   import { loadModel } from "./artclf.mjs";
+//   const model = await loadModel("models/v3/portable");
+//   model.classify(["Ministers met on Tuesday ..."]);
+
+import { readFileSync } from "node:fs";
+import { readFile, readdir } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+
+export const FORMAT_NAME = "artclf-portable";
+export const SUPPORTED_VERSIONS = [1];
+export const MANIFEST_NAME = "portable.json";
+
+export class PortableFormatError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "PortableFormatError";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unicode sets (Python semantics)
+
+function classBody(ranges) {
+  const hex = (cp) => `\\u{${cp.toString(16)}}`;
+  return ranges.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join("");
+}
+
+function complement(ranges) {
+  const out = [];
+  let next = 0;
+  for (const [a, b] of ranges) {
+    if (a > next) out.push([next, a - 1]);
+    next = b + 1;
+  }
+  if (next <= 0x10ffff) out.push([next, 0x10ffff]);
+  return out;
+}
+
+// Built on first use (not at import): the tables are ~20 KB of ranges and a few large RegExps.
+let UNICODE = null;
+
+function unicode() {
+  if (UNICODE) return UNICODE;
+  const T = JSON.parse(readFileSync(new URL("./unicode_tables.json", import.meta.url), "utf-8"));
+  const sets = {
+    w: classBody(T.word),
+    W: classBody(complement(T.word)),
+    d: classBody(T.digit),
+    D: classBody(complement(T.digit)),
+    s: classBody(T.space),
+    S: classBody(complement(T.space)),
+  };
+  const combining = new Set();
+  for (const [a, b] of T.combining) for (let c = a; c <= b; c++) combining.add(c);
+  // Code points this Python does not know: its lower() and NFKD leave them alone; V8's may not.
+  const unassigned = classBody(T.unassigned);
+  UNICODE = {
+    version: T.unicode_version,
+    sets,
+    word: `[${sets.w}]`,
+    spaceRuns: new RegExp(`[${sets.s}]+`, "u"),
+    combining,
+    unassigned: new RegExp(`[${unassigned}]`, "u"),
+    unassignedRuns: new RegExp(`[${unassigned}]+`, "gu"),
+  };
+  return UNICODE;
+}
+
+function mapKnown(text, fn) {
+  const u = unicode();
+  if (!u.unassigned.test(text)) return fn(text);
+  let out = "";
+  let last = 0;
+  for (const m of text.matchAll(u.unassignedRuns)) {
+    out += fn(text.slice(last, m.index)) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + fn(text.slice(last));
+}
+
+export function pyLower(text) {
+  return mapKnown(text, (s) => s.toLowerCase());
+}
+
+export function stripAccentsUnicode(text) {
+  // ASCII is returned as it is (scikit-learn's fast path).
+  if (/^[\x00-\x7f]*$/.test(text)) return text;
+  const normalized = mapKnown(text, (s) => s.normalize("NFKD"));
+  let out = "";
+  for (const ch of normalized) if (!unicode().combining.has(ch.codePointAt(0))) out += ch;
+  return out;
+}
+
+export function pySplit(text) {
+  return text.split(unicode().spaceRuns).filter((w) => w.length > 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token pattern: a Python `re` pattern translated to an equivalent JS RegExp (flag u).
+//
+// Supported: literals; escaped punctuation; \w \W \d \D \s \S (Python's Unicode sets) and \b \B,
+// also inside [...]; \t \n \r \f \v \xhh \uhhhh \Uhhhhhhhh \0; character classes with ranges and
+// negation; . (any but \n); groups ( ), (?: ), lookarounds (?= ) (?! ) (?<= ) (?<! ); quantifiers
+// * + ? {m} {m,} {m,n} {,n} and their lazy forms; | ; ^ $ \A \Z; a leading (?u).
+// Refused with a PortableFormatError: other inline flags, named groups, backreferences, atomic
+// groups and possessive quantifiers, conditionals, \N{...}, \p, more than one capturing group.
+
+const SYNTAX = new Set("^$\\.*+?()[]{}|/".split(""));
+
+function escapeLiteral(ch, inClass) {
+  if (inClass) return "\\]^-[".includes(ch) || ch === "\\" ? `\\${ch}` : ch === "/" ? "\\/" : ch;
+  return SYNTAX.has(ch) ? `\\${ch}` : ch;
+}
+
+export function translatePattern(source) {
+  const { sets, word: WORD } = unicode();
+  let src = source;
+  if (src.startsWith("(?u)")) src = src.slice(4);
+  const cps = Array.from(src);
+  let i = 0;
+  let groups = 0;
+  let out = "";
+  const fail = (why) => {
+    throw new PortableFormatError(`token_pattern ${JSON.stringify(source)}: ${why} (see FORMAT.md, "Token pattern subset")`);
+  };
+  const hexAt = (n) => {
+    const h = cps.slice(i, i + n).join("");
+    if (h.length !== n || !/^[0-9a-fA-F]+$/.test(h)) fail("bad hex escape");
+    i += n;
+    return parseInt(h, 16);
+  };
+  // One escape (after the backslash); returns [kind, text] where kind is "set", "char" or "assert".
+  const escape = (inClass) => {
+    if (i >= cps.length) fail("trailing backslash");
+    const c = cps[i++];
+    if ("wWdDsS".includes(c)) return ["set", sets[c]];
+    if (c === "b" && !inClass) return ["assert", `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`];
+    if (c === "B" && !inClass) return ["assert", `(?:(?<=${WORD})(?=${WORD})|(?<!${WORD})(?!${WORD}))`];
+    if (c === "b" && inClass) return ["char", 8];
+    if (c === "A" && !inClass) return ["assert", "^"];
+    if (c === "Z" && !inClass) return ["assert", "$"];
+    const simple = { t: 9, n: 10, r: 13, f: 12, v: 11, a: 7 };
+    if (c in simple) return ["char", simple[c]];
+    if (c === "x") return ["char", hexAt(2)];
+    if (c === "u") return ["char", hexAt(4)];
+    if (c === "U") return ["char", hexAt(8)];
+    if (c === "0") return ["char", 0];
+    if (/[0-9]/.test(c)) fail("backreferences are not supported");
+    if (/[A-Za-z]/.test(c)) fail(`escape \\${c} is not supported`);
+    return ["char", c.codePointAt(0)];
+  };
+  const charText = (cp, inClass) => (cp < 0x20 || cp === 0x7f ? `\\u{${cp.toString(16)}}` : escapeLiteral(String.fromCodePoint(cp), inClass));
+
+  while (i < cps.length) {
+    const c = cps[i++];
+    if (c === "\\" && cps[i] === "b") {
+      // \b next to a \w that must match needs only one side checked (the generic form tests
+      // both neighbours against the large \w class, most of the matching time).
+      i++;
+      const wordSet = `[${sets.w}]`;
+      const after = cps.slice(i, i + 3).join("");
+      if (after.startsWith("\\w") && !"*?{".includes(cps[i + 2] ?? "")) out += `(?<!${WORD})`;
+      else if (out.endsWith(wordSet) || out.endsWith(`${wordSet}+`) || out.endsWith(`${wordSet}+?`)) out += `(?!${WORD})`;
+      else out += `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`;
+    } else if (c === "\\") {
+      const [kind, text] = escape(false);
+      out += kind === "set" ? `[${text}]` : kind === "char" ? charText(text, false) : text;
+    } else if (c === "[") {
+      let body = "";
+      if (cps[i] === "^") {
+        body += "^";
+        i++;
+      }
+      let first = true;
+      while (i < cps.length && (cps[i] !== "]" || first)) {
+        const d = cps[i++];
+        first = false;
+        if (d === "\\") {
+          const [kind, text] = escape(true);
+          body += kind === "set" ? text : charText(text, true);
+        } else if (d === "[" && cps[i] === ":") {
+          fail("POSIX classes are not supported");
+        } else if (d === "-") {
+          body += i < cps.length && cps[i] !== "]" && body !== "" && body !== "^" ? "-" : "\\-";
+        } else {
+          body += charText(d.codePointAt(0), true);
+        }
+      }
+      if (i >= cps.length) fail("unterminated character class");
+      i++;
+      out += `[${body}]`;
+    } else if (c === "(") {
+      if (cps[i] === "?") {
+        const next = cps.slice(i + 1, i + 3).join("");
+        if (next.startsWith(":") || next.startsWith("=") || next.startsWith("!")) {
+          out += `(?${cps[i + 1]}`;
+          i += 2;
+        } else if (next === "<=" || next === "<!") {
+          out += `(?${next}`;
+          i += 3;
+        } else {
+          fail(`group (?${next}... is not supported`);
+        }
+      } else {
+        groups += 1;
+        out += "(";
+      }
+    } else if (c === "{") {
+      const m = /^(\d*)(,?)(\d*)\}/.exec(cps.slice(i, i + 24).join(""));
+      if (!m || (m[1] === "" && m[2] === "")) {
+        out += "\\{"; // Python treats a brace that is not a quantifier as a literal
+      } else {
+        out += `{${m[1] === "" ? "0" : m[1]}${m[2]}${m[3]}}`;
+        i += m[0].length;
+      }
+      if (cps[i] === "+") fail("possessive quantifiers are not supported");
+    } else if (c === "*" || c === "+" || c === "?") {
+      out += c;
+      if (cps[i] === "+") fail("possessive quantifiers are not supported");
+    } else if (c === ".") {
+      out += "[^\\n]";
+    } else if (c === "$") {
+      out += "(?=\\n?$)"; // Python's $ also matches before a final newline
+    } else if (c === "^" || c === "|" || c === ")") {
+      out += c;
+    } else if (c === "}" || c === "]" || c === "/") {
+      out += `\\${c}`;
+    } else {
+      out += c;
+    }
+  }
+  if (groups > 1) fail("more than one capturing group");
+  let regex;
+  try {
+    regex = new RegExp(out, "gu");
+  } catch (err) {
+    fail(`cannot be translated (${err.message})`);
+  }
+  // After an empty match ECMAScript moves on one character, where Python's findall first tries a
+  // non-empty match at the same place: the two differ only for patterns that can match nothing.
+  if (new RegExp(`^(?:${out})$`, "u").test("")) fail("a pattern that matches the empty string is not supported");
+  return { regex, groups };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analyzer
+
+function wordNgrams(tokens, [minN, maxN], stop) {
+  if (stop) tokens = tokens.filter((t) => !stop.has(t));
+  if (maxN === 1) return tokens;
+  const out = minN === 1 ? tokens.slice() : [];
+  const start = minN === 1 ? 2 : minN;
+  for (let n = start; n <= Math.min(maxN, tokens.length); n++) {
+    for (let i = 0; i + n <= tokens.length; i++) out.push(tokens.slice(i, i + n).join(" "));
+  }
+  return out;
+}
+
+function charWbNgrams(text, [minN, maxN]) {
+  const out = [];
+  for (const word of pySplit(text)) {
+    const w = [" ", ...Array.from(word), " "];
+    for (let n = minN; n <= maxN; n++) {
+      let offset = 0;
+      out.push(w.slice(offset, offset + n).join(""));
+      while (offset + n < w.length) {
+        offset += 1;
+        out.push(w.slice(offset, offset + n).join(""));
+      }
+      if (offset === 0) break; // a short word counts once
+    }
+  }
+  return out;
+}
+
+export class Analyzer {
+  constructor(spec) {
+    this.kind = spec.kind;
+    this.lowercase = Boolean(spec.lowercase);
+    this.stripAccents = spec.strip_accents === "unicode";
+    if (spec.strip_accents !== null && spec.strip_accents !== "unicode") throw new PortableFormatError(`strip_accents ${spec.strip_accents} is not supported`);
+    this.ngramRange = spec.ngram_range;
+    if (this.kind === "word") {
+      const { regex, groups } = translatePattern(spec.token_pattern);
+      this.regex = regex;
+      this.groups = groups;
+      this.stop = spec.stop_words ? new Set(spec.stop_words) : null;
+    } else if (this.kind !== "char_wb") {
+      throw new PortableFormatError(`unknown analyzer kind ${this.kind}`);
+    }
+  }
+
+  preprocess(text) {
+    if (this.lowercase) text = pyLower(text);
+    if (this.stripAccents) text = stripAccentsUnicode(text);
+    return text;
+  }
+
+  analyze(text) {
+    const doc = this.preprocess(text);
+    if (this.kind === "char_wb") return charWbNgrams(doc, this.ngramRange);
+    const tokens = [];
+    // Python's findall: the whole match, or the one group ("" when it did not take part).
+    for (const m of doc.matchAll(this.regex)) tokens.push(this.groups === 1 ? m[1] ?? "" : m[0]);
+    return wordNgrams(tokens, this.ngramRange, this.stop);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashing: MurmurHash3 x86_32 of the UTF-8 bytes, seed 0, signed; column abs(h) mod n.
+
+const ENCODER = new TextEncoder();
+
+export function murmurhash3_32(bytes, seed = 0) {
+  let h = seed >>> 0;
+  const n = bytes.length;
+  const blocks = n & ~3;
+  const c1 = 0xcc9e2d51;
+  const c2 = 0x1b873593;
+  for (let i = 0; i < blocks; i += 4) {
+    let k = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  let k = 0;
+  const tail = n & 3;
+  if (tail === 3) k ^= bytes[blocks + 2] << 16;
+  if (tail >= 2) k ^= bytes[blocks + 1] << 8;
+  if (tail >= 1) {
+    k ^= bytes[blocks];
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h ^= k;
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
+}
+
+export function hashedIndex(term, nFeatures) {
+  const h = murmurhash3_32(ENCODER.encode(term), 0);
+  if (h === -2147483648) return (2147483647 - (nFeatures - 1)) % nFeatures;
+  return Math.abs(h) % nFeatures;
+}
+
+// ---------------------------------------------------------------------------------------------
+// .npy (version 1, 2 or 3; little-endian f4 f8 i4 i8; C order)
+
+const NPY_TYPES = { "<f4": Float32Array, "<f8": Float64Array, "<i4": Int32Array, "<i8": BigInt64Array };
+
+export function parseNpy(bytes, name, allowed = Object.keys(NPY_TYPES)) {
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+  if (bytes.length < 10 || !magic.every((b, i) => bytes[i] === b)) throw new PortableFormatError(`${name}: not a .npy file`);
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let headerLen;
+  let start;
+  if (major === 1) {
+    headerLen = view.getUint16(8, true);
+    start = 10;
+  } else if (major === 2 || major === 3) {
+    headerLen = view.getUint32(8, true);
+    start = 12;
+  } else {
+    throw new PortableFormatError(`${name}: .npy version ${major} is not supported`);
+  }
+  const header = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(bytes.subarray(start, start + headerLen));
+  const descr = /'descr':\s*'([^']*)'/.exec(header);
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header);
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header);
+  if (!descr || !fortran || !shape) throw new PortableFormatError(`${name}: malformed .npy header`);
+  if (descr[1].includes("O") || descr[1].startsWith("|") && descr[1] !== "|u1") throw new PortableFormatError(`${name}: dtype ${descr[1]} needs pickle or is not numeric; refused`);
+  if (!allowed.includes(descr[1])) throw new PortableFormatError(`${name}: dtype ${descr[1]} is not one of ${allowed.join(", ")}`);
+  if (fortran[1] === "True") throw new PortableFormatError(`${name}: Fortran-order arrays are not part of the format`);
+  const dims = shape[1].split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  const count = dims.reduce((a, b) => a * b, 1);
+  const Type = NPY_TYPES[descr[1]];
+  const offset = start + headerLen;
+  if (bytes.length - offset !== count * Type.BYTES_PER_ELEMENT) throw new PortableFormatError(`${name}: ${bytes.length - offset} data bytes for shape (${dims})`);
+  // Copied so the typed array is aligned whatever the file's offset in its buffer.
+  const raw = new Type(bytes.slice(offset, offset + count * Type.BYTES_PER_ELEMENT).buffer);
+  const data = Type === BigInt64Array ? Float64Array.from(raw, (v) => Number(v)) : raw;
+  return { dtype: descr[1], shape: dims, data };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+function need(condition, message) {
+  if (!condition) throw new PortableFormatError(message);
+}
+
+function npy(files, name, allowed, ndim) {
+  need(typeof name === "string" && files.has(name), `${MANIFEST_NAME} names array file ${JSON.stringify(name)}, which is not in the model folder`);
+  const array = parseNpy(files.get(name), name, allowed);
+  need(ndim === undefined || array.shape.length === ndim, `${name}: expected ${ndim} dimension(s), found shape (${array.shape})`);
+  return array;
+}
+
+class Branch {
+  constructor(spec, files) {
+    this.name = spec.name;
+    this.prefix = spec.explain_prefix;
+    this.nFeatures = spec.n_features;
+    this.analyzer = new Analyzer(spec.analyzer);
+    const terms = spec.terms;
+    this.hashed = terms.kind === "hashing";
+    if (this.hashed) {
+      need(terms.hash === "murmurhash3_x86_32" && terms.seed === 0 && terms.alternate_sign === false && terms.n_features === this.nFeatures, `branch ${this.name}: unsupported hashing spec`);
+    } else {
+      need(terms.kind === "vocabulary", `branch ${this.name}: unknown terms kind ${terms.kind}`);
+      need(files.has(terms.file), `vocabulary file ${terms.file} is not in the model folder`);
+      const names = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(files.get(terms.file)));
+      need(Array.isArray(names) && names.length === this.nFeatures, `${terms.file}: ${names.length} terms for a branch of ${this.nFeatures} columns`);
+      this.vocabulary = new Map(names.map((t, i) => [t, i]));
+      need(this.vocabulary.size === names.length, `${terms.file}: duplicate terms`);
+    }
+    this.sublinear = Boolean(spec.tfidf.sublinear_tf);
+    this.norm = spec.tfidf.norm;
+    need(this.norm === "l2" || this.norm === null, `branch ${this.name}: norm ${this.norm} is not supported`);
+    this.idf = null;
+    if (spec.tfidf.idf_file !== null && spec.tfidf.idf_file !== undefined) {
+      const idf = npy(files, spec.tfidf.idf_file, ["<f4", "<f8"], 1);
+      need(idf.shape[0] === this.nFeatures, `${spec.tfidf.idf_file}: ${idf.shape[0]} IDF values for a branch of ${this.nFeatures} columns`);
+      this.idf = idf.data;
+    }
+  }
+
+  // One text -> [sorted column indices, values], with scikit-learn's TfidfTransformer arithmetic.
+  transform(text, f32) {
+    const counts = new Map();
+    for (const term of this.analyzer.analyze(text)) {
+      const j = this.hashed ? hashedIndex(term, this.nFeatures) : this.vocabulary.get(term);
+      if (j !== undefined) counts.set(j, (counts.get(j) ?? 0) + 1);
+    }
+    const cols = Array.from(counts.keys()).sort((a, b) => a - b);
+    const round = f32 ? Math.fround : (x) => x;
+    const values = cols.map((j) => {
+      let v = counts.get(j);
+      if (this.sublinear) v = round(round(Math.log(v)) + 1);
+      if (this.idf) v = round(v * this.idf[j]);
+      return v;
+    });
+    if (this.norm === "l2") {
+      let sum = 0;
+      for (const v of values) sum += round(v * v);
+      if (sum !== 0) {
+        const norm = Math.sqrt(sum);
+        for (let k = 0; k < values.length; k++) values[k] = round(values[k] / norm);
+      }
+    }
+    return [cols, values];
+  }
+}
+
+class Head {
+  constructor(spec, files, nFeatures, nOutputs, task) {
+    this.k = nOutputs;
+    const coef = spec.coef;
+    if (coef.layout === "dense") {
+      const W = npy(files, coef.file, ["<f4", "<f8"], 2);
+      need(W.shape[0] === nOutputs && W.shape[1] === nFeatures, `${coef.file}: shape (${W.shape}), expected (${nOutputs},${nFeatures})`);
+      this.dense = W.data;
+      this.nFeatures = nFeatures;
+    } else if (coef.layout === "csc") {
+      need(coef.shape[0] === nOutputs && coef.shape[1] === nFeatures, `${task} coef shape (${coef.shape}), expected (${nOutputs},${nFeatures})`);
+      this.data = npy(files, coef.data_file, ["<f4", "<f8"], 1).data;
+      this.rows = npy(files, coef.indices_file, ["<i4", "<i8"], 1).data;
+      this.ptr = npy(files, coef.indptr_file, ["<i4", "<i8"], 1).data;
+      need(this.ptr.length === nFeatures + 1 && this.ptr[0] === 0 && this.ptr[nFeatures] === this.data.length && this.rows.length === this.data.length, `${task} coef: inconsistent CSC arrays`);
+      for (const r of this.rows) need(r >= 0 && r < nOutputs, `${task} coef: row index out of range`);
+    } else {
+      throw new PortableFormatError(`${task} coef: unknown layout ${coef.layout}`);
+    }
+    const b = npy(files, spec.intercept_file, ["<f4", "<f8"], 1);
+    need(b.shape[0] === nOutputs, `${spec.intercept_file}: shape (${b.shape}), expected (${nOutputs})`);
+    this.intercept = Array.from(b.data);
+  }
+
+  decision(cols, values) {
+    const out = this.intercept.map(() => 0);
+    for (let t = 0; t < cols.length; t++) {
+      const j = cols[t];
+      const v = values[t];
+      if (this.dense) {
+        for (let r = 0; r < this.k; r++) out[r] += v * this.dense[r * this.nFeatures + j];
+      } else {
+        for (let p = this.ptr[j]; p < this.ptr[j + 1]; p++) out[this.rows[p]] += v * this.data[p];
+      }
+    }
+    return out.map((d, r) => d + this.intercept[r]);
+  }
+}
+
+const sigmoid = (x) => 1 / (1 + Math.exp(-x));
+
+function softmax(xs) {
+  const m = Math.max(...xs);
+  const z = xs.map((x) => Math.exp(x - m));
+  const s = z.reduce((a, b) => a + b, 0);
+  return z.map((x) => x / s);
+}
+
+// Python's round(x, 4): nearest, ties (exact in binary only for multiples of 1/32) to even.
+export function round4(x) {
+  const scaled = x * 1e4;
+  if (Number.isInteger(x * 32) && Math.abs(scaled - Math.trunc(scaled)) === 0.5) {
+    const lo = Math.floor(scaled);
+    return (lo % 2 === 0 ? lo : lo + 1) / 1e4;
+  }
+  return Number(x.toFixed(4));
+}
+
+export class PortableModel {
+  // files: Map of file name -> Uint8Array (already checked against the manifest's sha256).
+  constructor(files) {
+    need(files.has(MANIFEST_NAME), `${MANIFEST_NAME} is missing from the model folder`);
+    let spec;
+    try {
+      spec = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(files.get(MANIFEST_NAME)));
+    } catch (err) {
+      throw new PortableFormatError(`${MANIFEST_NAME}: not valid JSON (${err.message})`);
+    }
+    need(spec && spec.format === FORMAT_NAME, `${MANIFEST_NAME}: not an ${FORMAT_NAME} file`);
+    need(SUPPORTED_VERSIONS.includes(spec.format_version), `${MANIFEST_NAME}: format version ${spec.format_version} is not supported by this runtime (it reads ${SUPPORTED_VERSIONS.join(", ")}); upgrade to load this model`);
+    // Tables from another Unicode version could tokenize some characters differently.
+    need(spec.unicode_version === unicode().version, `model exported with Unicode ${spec.unicode_version}, these tables are Unicode ${unicode().version}; regenerate js/unicode_tables.json with the exporting Python (js/gen_tables.py)`);
+    try {
+      this.#build(spec, files);
+    } catch (err) {
+      if (err instanceof PortableFormatError) throw err;
+      throw new PortableFormatError(`${MANIFEST_NAME}: missing or malformed field (${err.message})`);
+    }
+  }
+
+  #build(spec, files) {
+    const f = spec.features;
+    need(f.dtype === "float32" || f.dtype === "float64", `features dtype ${f.dtype} is not supported`);
+    this.f32 = f.dtype === "float32";
+    this.branches = f.branches.map((b) => new Branch(b, files));
+    need(this.branches.length >= 1, "features: no branches");
+    this.offsets = [];
+    let offset = 0;
+    f.branches.forEach((b, i) => {
+      need(b.offset === offset, `branch ${b.name}: offset ${b.offset}, expected ${offset}`);
+      this.offsets.push(offset);
+      offset += this.branches[i].nFeatures;
+    });
+    need(f.n_features === offset, `features: n_features ${f.n_features} but branches add up to ${offset}`);
+    this.topicLabels = [];
+    this.toneLabels = [];
+    if (spec.topic) {
+      need(spec.topic.link === "sigmoid", `topic link ${spec.topic.link} is not supported`);
+      this.topicLabels = spec.topic.labels.map(String);
+      this.topic = new Head(spec.topic, files, offset, this.topicLabels.length, "topic");
+      this.constant = spec.topic.constant_scores ?? this.topicLabels.map(() => null);
+      need(this.constant.length === this.topicLabels.length, "topic constant_scores: one entry per label expected");
+    }
+    if (spec.tone) {
+      const t = spec.tone;
+      this.toneClasses = t.classes.map(String);
+      this.toneLabels = t.labels.map(String);
+      need([...this.toneLabels].sort().join("\u0000") === [...this.toneClasses].sort().join("\u0000") && this.toneClasses.length >= 2, "tone labels must be the classes in report order");
+      const outputs = { softmax: this.toneClasses.length, logistic_binary: 1, softmax_binary: 1 };
+      need(t.link in outputs, `tone link ${t.link} is not supported`);
+      need(t.link === "softmax" || this.toneClasses.length === 2, `tone link ${t.link} needs exactly two classes`);
+      this.toneLink = t.link;
+      this.tone = new Head(t, files, offset, outputs[t.link], "tone");
+      this.toneColumns = this.toneLabels.map((l) => this.toneClasses.indexOf(l));
+    }
+    need(this.topic || this.tone, "the model has neither a topic nor a tone head");
+  }
+
+  features(text) {
+    const cols = [];
+    const values = [];
+    this.branches.forEach((b, i) => {
+      const [c, v] = b.transform(text, this.f32);
+      for (let k = 0; k < c.length; k++) {
+        cols.push(c[k] + this.offsets[i]);
+        values.push(v[k]);
+      }
+    });
+    return [cols, values];
+  }
+
+  // { topic: [..] | null, tone: [..] | null } per text, in topicLabels / toneLabels order.
+  scores(text) {
+    const [cols, values] = this.features(text);
+    let topic = null;
+    let tone = null;
+    if (this.topic) {
+      topic = this.topic.decision(cols, values).map((d, j) => (this.constant[j] === null ? sigmoid(d) : this.constant[j]));
+    }
+    if (this.tone) {
+      const d = this.tone.decision(cols, values);
+      let probs;
+      if (this.toneLink === "logistic_binary") {
+        const p = sigmoid(d[0]);
+        probs = [1 - p, p];
+      } else if (this.toneLink === "softmax_binary") {
+        probs = softmax([-d[0], d[0]]);
+      } else {
+        probs = softmax(d);
+      }
+      tone = this.toneColumns.map((c) => probs[c]);
+    }
+    return { topic, tone };
+  }
+
+  rawScores(texts) {
+    return texts.map((text) => {
+      const { topic, tone } = this.scores(text);
+      const row = {};
+      if (topic) row.topic_scores = Object.fromEntries(this.topicLabels.map((l, j) => [l, topic[j]]));
+      if (tone) row.tone_scores = Object.fromEntries(this.toneLabels.map((l, j) => [l, tone[j]]));
+      return row;
+    });
+  }
+
+  classify(texts) {
+    return texts.map((text) => {
+      const { topic, tone } = this.scores(text);
+      const row = {};
+      if (topic) {
+        row.topics = this.topicLabels.filter((_, j) => topic[j] >= 0.5);
+        row.topic_scores = Object.fromEntries(this.topicLabels.map((l, j) => [l, round4(topic[j])]));
+      }
+      if (tone) {
+        let best = 0;
+        for (let j = 1; j < tone.length; j++) if (tone[j] > tone[best]) best = j; // first maximum, as numpy's argmax
+        row.tone = this.toneLabels[best];
+        row.tone_scores = Object.fromEntries(this.toneLabels.map((l, j) => [l, round4(tone[j])]));
+      }
+      return row;
+    });
+  }
+}
+
+// Reads every file of a portable folder; with `sha256` ({name: hex}) each file is checked first.
+export async function loadModel(dir, sha256 = null) {
+  const files = new Map();
+  for (const name of await readdir(dir)) {
+    const bytes = new Uint8Array(await readFile(join(dir, name)));
+    if (sha256) {
+      if (!(name in sha256)) continue;
+      const digest = createHash("sha256").update(bytes).digest("hex");
+      need(digest === sha256[name], `${name}: sha256 ${digest} does not match the manifest's ${sha256[name]}`);
+    }
+    files.set(name, bytes);
+  }
+  if (sha256) for (const name of Object.keys(sha256)) need(files.has(name), `${name}: listed in the manifest but missing`);
+  return new PortableModel(files);
+}

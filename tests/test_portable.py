@@ -1,0 +1,217 @@
+"""The portable format: the numpy runtime (artclf._portable) scores, labels and explains exactly as
+the scikit-learn pipelines do for every option the trainer can produce, refuses malformed files,
+and imports nothing but numpy and the standard library."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from artclf._analyzer import Analyzer, murmurhash3_32, strip_accents_unicode
+from artclf._format_version import FORMAT_VERSION
+from artclf._portable import PortableFormatError, PortableModel
+from portable_cases import CONFIGS, EDGE_TEXTS, check_texts, fit_named
+from train.config import Config
+from train.model.model import ArticleModel
+from train.store.portable import PortableUnsupported, check_parity, export_portable
+
+SCHEMA = Path(__file__).resolve().parents[1] / "artclf" / "format.schema.json"
+
+
+def _reference(config: Config, fitted) -> ArticleModel:
+    manifest = {"labels": {"topics": list(config.labels.topics), "tone": list(config.labels.tone)},
+                "shared_vectorizer": fitted.topic is not None and fitted.tone is not None}
+    return ArticleModel(fitted.topic, fitted.tone, manifest)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_runtime_equals_the_pipelines(name):
+    config = CONFIGS[name]
+    fitted = fit_named(name)
+    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone))
+    texts = check_texts()
+
+    report = check_parity(files, fitted.topic, fitted.tone, texts, tol=1e-6)
+    assert report["labels_identical"] and report["max_abs_diff"] <= 1e-6 and report["n"] == len(texts)
+
+    portable, reference = PortableModel(files), _reference(config, fitted)
+    assert portable.topic_labels == reference.topic_labels
+    assert portable.tone_labels == reference.tone_labels
+    # Against what apps get today (the fast path where it applies), not only the raw pipelines.
+    mine, theirs = portable.raw_scores(texts), reference.raw_scores(texts)
+    for a, b in zip(mine, theirs):
+        assert a.keys() == b.keys()
+        for task in a:
+            assert list(a[task]) == list(b[task])
+            assert max(abs(a[task][k] - b[task][k]) for k in a[task]) <= 1e-6
+    for a, b in zip(portable.classify(texts), reference.classify(texts)):
+        assert a.get("topics") == b.get("topics") and a.get("tone") == b.get("tone")
+        for task in ("topic_scores", "tone_scores"):
+            if task in a:
+                assert all(abs(a[task][k] - b[task][k]) <= 1e-4 for k in a[task])  # 4-place rounding may straddle
+    # Explanations: the same n-grams, names and rounded weights, in the same order.
+    for a, b in zip(portable.explain_batch(texts, top=4), reference.explain_batch(texts, top=4)):
+        assert a["explanation"] == b["explanation"]
+
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(json.loads(files["portable.json"]), json.loads(SCHEMA.read_text(encoding="utf-8")))
+
+
+def test_murmurhash_equals_sklearn_on_random_unicode():
+    from sklearn.utils import murmurhash3_32 as reference
+
+    rng = np.random.default_rng(0)
+    pools = [(0x20, 0x7F), (0xA0, 0x800), (0x800, 0xD800), (0xE000, 0x10000), (0x10000, 0x1FAFF)]
+    for _ in range(3000):
+        length = int(rng.integers(0, 24))
+        lo, hi = pools[int(rng.integers(0, len(pools)))]
+        data = "".join(chr(int(c)) for c in rng.integers(lo, hi, size=length)).encode("utf-8")
+        assert murmurhash3_32(data) == reference(data, seed=0)
+    for seed in (0, 1, 2**31):
+        assert murmurhash3_32(b"gas pipeline", seed) == reference(b"gas pipeline", seed=seed)
+
+
+@pytest.mark.parametrize("settings", [
+    dict(analyzer="word", token_pattern=r"(?u)\b\w\w+\b", ngram_range=(1, 3)),
+    dict(analyzer="word", token_pattern=r"(?u)\w+|[^\w\s]", stop_words="english", ngram_range=(1, 2)),
+    dict(analyzer="word", token_pattern=r"(?u)(?<=[\s\S]{30})[\s\S]+|(\b\w\w+\b)", stop_words=[""]),
+    dict(analyzer="word", lowercase=False, strip_accents=None),
+    dict(analyzer="char_wb", ngram_range=(1, 4)),
+    dict(analyzer="char_wb", ngram_range=(3, 3), lowercase=False, strip_accents=None),
+])
+def test_analyzer_equals_sklearn(settings):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    settings = {"strip_accents": "unicode", **settings}
+    vectorizer = TfidfVectorizer(**settings)
+    stop = vectorizer.get_stop_words()
+    mine = Analyzer({"kind": settings["analyzer"], "lowercase": settings.get("lowercase", True),
+                     "strip_accents": settings["strip_accents"], "ngram_range": list(settings.get("ngram_range", (1, 1))),
+                     "token_pattern": vectorizer.token_pattern, "stop_words": sorted(stop) if stop is not None else None})
+    theirs = vectorizer.build_analyzer()
+    for text in EDGE_TEXTS:
+        assert mine(text) == theirs(text)
+
+
+def test_strip_accents_equals_sklearn_on_every_code_point():
+    from sklearn.feature_extraction.text import strip_accents_unicode as reference
+
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert strip_accents_unicode(text) == reference(text)
+
+
+# -- refusals ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def files() -> dict[str, bytes]:
+    fitted = fit_named("default")
+    return export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"])
+
+
+def _npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def _with_spec(files: dict[str, bytes], change) -> dict[str, bytes]:
+    spec = json.loads(files["portable.json"])
+    change(spec)
+    return {**files, "portable.json": json.dumps(spec).encode()}
+
+
+def test_reader_refuses_an_unknown_format_version(files):
+    bad = _with_spec(files, lambda s: s.update(format_version=FORMAT_VERSION + 1))
+    with pytest.raises(PortableFormatError, match=r"format version 2 is not supported .*upgrade"):
+        PortableModel(bad)
+
+
+def test_reader_refuses_a_npy_that_needs_pickle(files):
+    bad = {**files, "topic.coef.npy": _npy(np.array([{"a": 1}, None], dtype=object), allow_pickle=True)}
+    with pytest.raises(PortableFormatError, match="topic.coef.npy: not a plain .npy array"):
+        PortableModel(bad)
+
+
+def test_reader_refuses_a_coefficient_shape_mismatch(files):
+    coef = np.load(io.BytesIO(files["tone.coef.npy"]))
+    bad = {**files, "tone.coef.npy": _npy(coef[:, :-1])}
+    with pytest.raises(PortableFormatError, match=r"tone.coef.npy: shape .* expected"):
+        PortableModel(bad)
+
+
+def test_reader_refuses_vocabulary_and_idf_of_different_lengths(files):
+    idf = np.load(io.BytesIO(files["words.idf.npy"]))
+    with pytest.raises(PortableFormatError, match=r"words.idf.npy: \d+ IDF values for a branch of \d+ columns"):
+        PortableModel({**files, "words.idf.npy": _npy(idf[:-1])})
+    terms = json.loads(files["words.vocab.json"])
+    with pytest.raises(PortableFormatError, match=r"words.vocab.json: \d+ terms for a branch of \d+ columns"):
+        PortableModel({**files, "words.vocab.json": json.dumps(terms + ["extra"]).encode()})
+
+
+def test_reader_refuses_missing_files_bad_json_and_wrong_dtypes(files):
+    with pytest.raises(PortableFormatError, match="portable.json is missing"):
+        PortableModel({k: v for k, v in files.items() if k != "portable.json"})
+    with pytest.raises(PortableFormatError, match="not valid JSON"):
+        PortableModel({**files, "portable.json": b"{"})
+    with pytest.raises(PortableFormatError, match="not in the model folder"):
+        PortableModel({k: v for k, v in files.items() if k != "topic.intercept.npy"})
+    with pytest.raises(PortableFormatError, match="dtype"):
+        PortableModel({**files, "words.idf.npy": _npy(np.ones(3, dtype=np.int8))})
+    with pytest.raises(PortableFormatError, match="missing or malformed field"):
+        PortableModel(_with_spec(files, lambda s: s["features"].pop("branches")))
+
+
+def test_exporter_refuses_what_the_format_cannot_express(files):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.preprocessing import MaxAbsScaler
+
+    texts = ["gas pipeline oil", "border talks summit", "oil gas rose", "treaty border fell"]
+    tones = ["positive", "negative", "positive", "negative"]
+    union = FeatureUnion([("words", TfidfVectorizer()), ("chars", TfidfVectorizer(analyzer="char_wb"))], transformer_weights={"words": 2.0})
+    cases = {
+        "transformer_weights": Pipeline([("f", union), ("clf", RidgeClassifier())]),
+        "extra steps": Pipeline([("f", TfidfVectorizer()), ("scale", MaxAbsScaler()), ("clf", RidgeClassifier())]),
+        "RidgeClassifier": Pipeline([("f", TfidfVectorizer()), ("clf", RidgeClassifier())]),
+        "analyzer='char'": Pipeline([("f", TfidfVectorizer(analyzer="char")), ("clf", RidgeClassifier())]),
+        "tokenizer=": Pipeline([("f", TfidfVectorizer(tokenizer=str.split, token_pattern=None)), ("clf", RidgeClassifier())]),
+    }
+    for reason, pipeline in cases.items():
+        pipeline.fit(texts, tones)
+        with pytest.raises(PortableUnsupported, match=reason):
+            export_portable(None, pipeline, [], ["positive", "negative"])
+
+
+def test_parity_gate_raises_when_the_runtime_would_differ(files):
+    fitted = fit_named("default")
+    exported = export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"])
+    coef = np.load(io.BytesIO(exported["tone.coef.npy"]))
+    tampered = {**exported, "tone.coef.npy": _npy(coef * 1.01)}
+    with pytest.raises(PortableUnsupported, match="parity check failed"):
+        check_parity(tampered, fitted.topic, fitted.tone, check_texts())
+
+
+# -- dependencies --------------------------------------------------------------------------------
+
+def test_runtime_imports_only_numpy_and_the_standard_library(files, tmp_path):
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    script = (
+        "import sys, pathlib\n"
+        "from artclf._portable import PortableModel\n"
+        f"folder = pathlib.Path({str(tmp_path)!r})\n"
+        "model = PortableModel({p.name: p.read_bytes() for p in folder.iterdir()})\n"
+        "model.classify(['gas pipeline talks']); model.explain_batch(['gas pipeline talks'])\n"
+        "banned = ('sklearn', 'scipy', 'skops', 'joblib', 'datasets', 'train', 'features')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in banned))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
