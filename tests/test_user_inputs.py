@@ -375,3 +375,15 @@ def test_evaluate_refuses_records_with_nothing_to_read(store, tmp_path):
     for text in ["", "   ", "\u200b\u200b"]:
         data = jsonl(tmp_path / "blank.jsonl", [RECORD, RECORD | {"text": text}])
         assert_one_error(run("evaluate", "--models-dir", store["models"], "--data", data), "blank.jsonl:2: missing or empty 'text'")
+
+
+def test_score_model_refuses_records_with_nothing_to_read(trained):
+    from artclf.errors import DataError
+    from train.data.dataset import Record
+    from train.evaluate.evaluate import score_model
+    from train.store.load import load_model
+
+    records = [Record(id="a", text="Crude oil output rose.", topics=("energy",), tone="neutral"),
+               Record(id="b", text="\u200b", topics=(), tone="neutral")]
+    with pytest.raises(DataError, match="first id 'b'"):
+        score_model(load_model(str(trained["version"])), records)

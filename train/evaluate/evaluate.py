@@ -98,6 +98,14 @@ def score_model(loaded: Any, records: Sequence[Any]) -> dict[str, Any]:
     """Both tasks' metrics of a loaded model on labeled records."""
     from train.evaluate.metrics import evaluate_predictions
 
+    from artclf.errors import DataError
+
     labels = model_labels(loaded)
-    result = evaluate_predictions(records, loaded.predict([r.text for r in records]), labels.topics, labels.tone)
+    predictions = loaded.predict([r.text for r in records])
+    empty = [r.id for r, p in zip(records, predictions) if p.get("empty")]
+    if empty:
+        # Readers refuse such records; a dataset saved before they did may still hold some.
+        raise DataError(f"{len(empty)} record(s) with nothing to read (empty or invisible text), first id "
+                        f"{empty[0]!r}; remove them and rebuild the dataset")
+    result = evaluate_predictions(records, predictions, labels.topics, labels.tone)
     return {"model": str(loaded.path), "version": loaded.version, **result}
