@@ -15,12 +15,17 @@ from pathlib import Path
 from artclf.errors import ModelIntegrityError, ModelNotFoundError
 from artclf.manifest import MANIFEST
 
-__all__ = ["ALIASES", "is_alias_name", "list_versions", "read_aliases", "resolve_ref", "version_number"]
+__all__ = ["ALIASES", "is_alias_name", "list_versions", "looks_like_ref", "read_aliases", "resolve_ref", "version_number"]
 
 ALIASES = "aliases.json"
 _VERSION_DIR = re.compile(r"^v(\d+)$")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 MAX_ALIASES_BYTES = 1024 * 1024
+# What a version or model file is called when someone points at it: v3, V3, v3.1, version3, manifest.json.
+_VERSION_LIKE = re.compile(r"^v(ersion)?[-_.]?\d+(\.\d+)*$", re.IGNORECASE)
+MODEL_EXTENSIONS = (".joblib", ".skops", ".json", ".pkl", ".pickle")
+# How close a word must be to an existing name (difflib ratio) to count as a misspelled reference.
+NEAR_MISS = 0.8
 
 
 def version_number(name: str) -> int | None:
@@ -70,14 +75,48 @@ def _known(root: Path) -> tuple[list[str], list[str]]:
     return versions, aliases
 
 
+def _closest(word: str, names: list[str], cutoff: float) -> str | None:
+    """The existing name nearest to ``word`` (case-insensitive), if any is within ``cutoff``."""
+    lowered = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=cutoff)
+    return lowered[close[0]] if close else None
+
+
+def looks_like_ref(word: str, models_dir: str | Path = "models") -> bool:
+    """Whether ``word``, which did not resolve, was still meant as a model reference (so a caller
+    must report it rather than treat it as something else, such as a text to classify).
+
+    A reference-shaped word is ``latest`` or a version in any case (``V2``, ``v1.0``), a path
+    (``/`` or ``\\`` inside, a leading ``.`` or ``~``, a model file extension), anything that
+    exists on disk, or a single word within difflib ratio 0.8 of an existing version or alias
+    (``prodution``, ``lastest``). Anything holding whitespace, a NUL or a newline never is.
+    """
+    if not isinstance(word, str) or not word or len(word) > 4096 or "\x00" in word or any(c.isspace() for c in word):
+        return False
+    if word.lower() == "latest" or _VERSION_LIKE.match(word):
+        return True
+    if "/" in word or "\\" in word or word.startswith((".", "~")) or word.lower().endswith(MODEL_EXTENSIONS):
+        return True
+    try:
+        if Path(word).exists():
+            return True
+    except (OSError, ValueError):
+        pass
+    versions, aliases = _known(Path(models_dir))
+    return word in aliases or _closest(word, ["latest", *versions, *aliases], NEAR_MISS) is not None
+
+
 def _not_found(ref: str, root: Path, what: str) -> ModelNotFoundError:
     versions, aliases = _known(root)
     names = ["latest", *versions, *aliases] if versions else aliases
-    close = difflib.get_close_matches(ref, names, n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    listed = f"versions: {', '.join(versions) or 'none'}; aliases: {', '.join(aliases) or 'none'}"
-    return ModelNotFoundError(f"model '{ref}' not found: {what} in {root} ({listed}); {hint}see `artclf models list` "
-                              "or pass --models-dir")
+    closest = _closest(ref, names, 0.6)
+    hint = f"did you mean '{closest}'? " if closest and closest != ref else ""
+    return ModelNotFoundError(f"model '{ref}' not found: {what} in {root} ({_listing(versions, aliases)}); "
+                              f"{hint}see `artclf models list` or pass --models-dir")
+
+
+def _listing(versions: list[str], aliases: list[str]) -> str:
+    return f"versions: {', '.join(versions) or 'none'}; aliases: {', '.join(aliases) or 'none'}"
 
 
 def resolve_ref(ref: str, models_dir: str | Path = "models") -> Path:
@@ -105,7 +144,8 @@ def resolve_ref(ref: str, models_dir: str | Path = "models") -> Path:
         if ref in aliases:
             path = root / aliases[ref]
             if version_number(aliases[ref]) is None or not (path / MANIFEST).is_file():
-                raise ModelNotFoundError(f"alias '{ref}' points at {aliases[ref]!r}, which is not a saved version in {root}; "
+                raise ModelNotFoundError(f"alias '{ref}' points at {aliases[ref]!r}, which is not a saved version in {root} "
+                                         f"({_listing(*_known(root))}); "
                                          f"re-point it with `artclf models promote VERSION --alias {ref}`")
             return path
     path = Path(ref)
@@ -117,5 +157,7 @@ def resolve_ref(ref: str, models_dir: str | Path = "models") -> Path:
         exists = False
     if exists:
         raise ModelNotFoundError(f"{path}: not a model version folder (no {MANIFEST}); refusing to load anything from it; "
-                                 "pass a folder written by `artclf train`")
-    raise _not_found(ref, root, "not 'latest', a version, an alias or a model folder")
+                                 f"pass a folder written by `artclf train`, or a saved version in {root} "
+                                 f"({_listing(*_known(root))})")
+    path_like = "/" in ref or "\\" in ref or ref.startswith((".", "~"))
+    raise _not_found(ref, root, "no such folder" if path_like else "not 'latest', a version, an alias or a model folder")

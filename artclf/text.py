@@ -8,7 +8,9 @@ title and lead back with :func:`leading_paragraphs`, so the two can never disagr
 
 from __future__ import annotations
 
-__all__ = ["PARAGRAPH_BREAK", "article_text", "leading_paragraphs"]
+import unicodedata
+
+__all__ = ["PARAGRAPH_BREAK", "article_text", "is_blank", "leading_paragraphs"]
 
 PARAGRAPH_BREAK = "\n\n"
 
@@ -26,3 +28,10 @@ def leading_paragraphs(text: str, n: int) -> str:
     """The first ``n`` non-empty paragraphs of a model text (``n=2``: the title and the lead)."""
     paragraphs = [p for p in text.split(PARAGRAPH_BREAK) if p.strip()]
     return PARAGRAPH_BREAK.join(paragraphs[:n])
+
+
+def is_blank(text: str) -> bool:
+    """Whether a text holds nothing to classify: empty, or only whitespace, control and invisible
+    format characters (NUL, zero-width space, BOM, bidi marks). Such a text gets the explicit
+    empty result, never a guess. Stops at the first visible character, so long texts cost nothing."""
+    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in text)

@@ -118,7 +118,7 @@ def test_aliases_file_nested_too_deep(trained, tmp_path):
     "stdin, fragment",
     [
         ('{"text": "ok"}\n{"text": \n', "stdin:2: malformed JSON"),
-        ('{"title": "no text"}\n', 'stdin:1: expected an object with a "text" string'),
+        ('{"title": "no text"}\n', 'stdin:1: missing "text"'),
         ("[" * 100_000 + "]" * 100_000 + "\n", "stdin:1: unreadable JSON (maximum recursion depth"),  # regression
         ('{"text": "x", "n": ' + "7" * 5000 + "}\n", "stdin:1: unreadable JSON (Exceeds the limit"),  # regression
     ],

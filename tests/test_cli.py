@@ -94,9 +94,10 @@ def test_evaluate_jsonl_data(trained, tmp_path):
     "body, fragments",
     [
         ('{"id": "x", "text": "t", "topics": [], "tone": "neutral"}\n{oops\n', ["some.jsonl:2: malformed JSON"]),
-        ('{"id": "x", "text": "t", "topics": ["sports"], "tone": "neutral"}\n', ["some.jsonl:1: unknown topic label(s) sports"]),
-        ('{"id": "x", "text": "t", "topics": [], "tone": "angry"}\n', ["some.jsonl:1: unknown tone 'angry'"]),
+        ('{"id": "x", "text": "t", "topics": ["sports"], "tone": "neutral"}\n', ["some.jsonl:1: topic label 'sports' is not one of model v1's topics"]),
+        ('{"id": "x", "text": "t", "topics": [], "tone": "angry"}\n', ["some.jsonl:1: tone label 'angry' is not one of model v1's tone"]),
         ('{"id": "x", "topics": [], "tone": "neutral"}\n', ["some.jsonl:1: missing or empty 'text'"]),
+        ('{"id": "x", "text": "t", "topics": []}\n', ["some.jsonl:1: missing 'tone'; expected one of: positive"]),
     ],
 )
 def test_evaluate_bad_jsonl_names_the_line(trained, tmp_path, body, fragments):

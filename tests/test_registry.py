@@ -217,8 +217,10 @@ def test_path_refs_must_be_version_folders(trained, tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(ArtclfError, match=r"plain: not a model version folder \(no manifest.json\); refusing"):
         resolve_ref(str(tmp_path / "plain"), models)
-    with pytest.raises(ArtclfError, match="not 'latest', a version, an alias or a model folder"):
+    with pytest.raises(ArtclfError, match="model '../nowhere' not found: no such folder"):
         resolve_ref("../nowhere", models)
+    with pytest.raises(ArtclfError, match="not 'latest', a version, an alias or a model folder"):
+        resolve_ref("nowhere", models)
     with pytest.raises(ArtclfError, match="only versions inside"):
         promote(str(elsewhere), "production", models)
 

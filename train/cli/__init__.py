@@ -19,7 +19,7 @@ app = typer.Typer(
 app.command("build-dataset")(build_dataset.build_dataset_cli)
 app.command("train")(train.train_cli)
 app.command("evaluate")(evaluate.evaluate_cli)
-app.command("predict")(predict.predict_cli)
+app.command("predict", cls=predict.PredictCommand)(predict.predict_cli)
 app.add_typer(models.app, name="models")
 app.command("compare")(compare.compare_cli)
 app.add_typer(runs.app, name="runs")

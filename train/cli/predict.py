@@ -8,36 +8,66 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from train.cli._util import cli_errors
 
+# Exit status of `predict - --on-error skip` when some lines were answered with an error object.
+EXIT_SKIPPED = 2
+
+
+class PredictCommand(TyperCommand):
+    """Notes how many positionals came after ``--``: those are texts, whatever they look like."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        ctx.meta["artclf.forced_texts"] = len(args) - args.index("--") - 1 if "--" in args else 0
+        return super().parse_args(ctx, args)
+
 
 def predict_cli(
-    args: Optional[list[str]] = typer.Argument(None, help="[MODEL] then texts; '-' reads JSONL records from stdin."),
+    ctx: typer.Context,
+    args: Optional[list[str]] = typer.Argument(
+        None, help="[MODEL] then texts; '-' reads JSONL records from stdin. The first word is the model only when it "
+                   "names one; put -- before texts (or pass -m) to never read it as a model."),
     file: Optional[list[Path]] = typer.Option(None, "--file", "-f", help="An article file to classify (repeatable)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model reference (default: latest)."),
     models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
     explain: bool = typer.Option(False, "--explain", help="Add the n-grams that pushed each predicted label most."),
     top: int = typer.Option(5, "--top", min=1, help="How many n-grams per label with --explain."),
+    on_error: str = typer.Option(
+        "stop", "--on-error", help="A bad stdin line: stop (after answering every earlier line) or skip "
+                                   '(answer it with {"line": N, "error": ...}, go on, exit 2).'),
     version_policy: str = typer.Option("warn", "--version-policy", help="Library version mismatch: warn, strict (refuse) or ignore."),
 ) -> None:
     """Print one JSON line per article: topics, topic_scores, tone, tone_scores (and explanation)."""
     with cli_errors():
+        if on_error not in ("stop", "skip"):
+            raise typer.BadParameter("must be stop or skip", param_hint="--on-error")
         from artclf.errors import ArtclfError
-        from train.serve.stream import file_text, looks_like_model, predict_stream, stdin_records
+        from train.serve.stream import DELAY, BadRecord, file_text, predict_stream, split_model_arg, stdin_records
         from train.store.load import load_model
 
-        args = list(args or [])
-        if model is None and args and looks_like_model(args[0], models_dir):
-            model = args.pop(0)
-        loaded = load_model(model or "latest", models_dir, version_policy=version_policy)
-        items: list[tuple[Any, str]] = [(None, t) for t in args if t != "-"]
+        forced = ctx.meta.get("artclf.forced_texts", 0)
+        ref, texts = split_model_arg(args or [], models_dir, model, forced)
+        loaded = load_model(ref, models_dir, version_policy=version_policy)
+        items: list[tuple[Any, str]] = [(None, t) for t in texts if t != "-"]
         items += [(p.stem, file_text(p)) for p in file or []]
-        if not items and "-" not in args:
+        if not items and "-" not in texts:
             raise ArtclfError("nothing to classify; pass texts, --file PATH, or '-' to read JSONL from stdin")
-        stream: Iterable[tuple[Any, str]] = items
-        if "-" in args:
-            stream = [*items, *stdin_records(sys.stdin)] if items else stdin_records(sys.stdin)
-        for result in predict_stream(loaded, stream, top if explain else 0):
-            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        stream: Iterable[tuple[Any, str] | BadRecord] = items
+        if "-" in texts:
+            records = stdin_records(getattr(sys.stdin, "buffer", sys.stdin))
+            stream = [*items, *records] if items else records
+        skipped = 0
+        try:
+            for result in predict_stream(loaded, stream, top if explain else 0, on_error,
+                                         delay=DELAY if "-" in texts else None):
+                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                skipped += "error" in result and "line" in result
+                if "-" in texts:
+                    sys.stdout.flush()
+        finally:
+            sys.stdout.flush()
+        if skipped:
+            typer.echo(f"warning: {skipped} stdin line(s) skipped; each was answered with an error object", err=True)
+            raise typer.Exit(EXIT_SKIPPED)

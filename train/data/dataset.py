@@ -22,7 +22,7 @@ from typing import Any, Iterator, Sequence
 from train.config import Config, LabelsConfig
 from train.data.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
 from artclf.errors import ArtclfError
-from artclf.text import article_text
+from artclf.text import article_text, is_blank
 from train.fsutil import file_lock, pid_alive
 from train.data.inputs import PartialLabel, read_source
 from train.data.labels import check_label, read_jsonl, read_labels
@@ -449,8 +449,8 @@ def read_jsonl_records(path: Path, labels: LabelsConfig) -> list[Record]:
     for number, obj in read_jsonl(path):
         where = f"{path}:{number}"
         text = obj.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise ArtclfError(f"{where}: missing or empty 'text'")
+        if not isinstance(text, str) or is_blank(text):
+            raise ArtclfError(f"{where}: missing or empty 'text' (only whitespace or invisible characters); fix or remove the line")
         title = obj.get("title") or ""
         if not isinstance(title, str):
             raise ArtclfError(f"{where}: 'title' must be a string")

@@ -21,7 +21,7 @@ from typing import Any
 
 from train.config import ColumnsConfig, Config
 from artclf.errors import ArtclfError
-from artclf.text import article_text
+from artclf.text import article_text, is_blank
 from train.data.parse import Article, parse_article, read_article
 
 
@@ -190,7 +190,7 @@ def _read_table(config: Config, on_error: str) -> SourceItems:
             if article_id in first_row:
                 raise ArtclfError(f"{at}: duplicate id '{article_id}' (first at row {first_row[article_id]}); ids must be unique")
             first_row[article_id] = number
-            if not isinstance(text, str) or not text.strip():
+            if not isinstance(text, str) or is_blank(text):
                 raise ArtclfError(f"{at}: empty text; remove the row or fill columns.text ('{cols.text}')")
             title = get(row, "title")
             title = title.strip() if isinstance(title, str) else ""

@@ -34,6 +34,8 @@ def check_label(record: dict[str, Any], labels: LabelsConfig, where: str) -> Lab
     tone = record.get("tone")
     if not labels.tone:
         tone = ""  # no tone task configured: whatever the record says is ignored
+    elif tone is None:
+        raise ArtclfError(f"{where}: missing 'tone'; expected one of: {', '.join(labels.tone)}")
     elif tone not in labels.tone:
         raise ArtclfError(f"{where}: unknown tone {tone!r}; known tones: {', '.join(labels.tone)}")
     source = record.get("source", "gold")

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 from artclf.errors import ArtclfError, LabelMismatchError
 from train.config import LabelsConfig
 
-__all__ = ["evaluate", "labeled_records", "model_labels", "score_model"]
+__all__ = ["check_jsonl_labels", "check_same_labels", "evaluate", "labeled_records", "model_labels", "score_model"]
 
 
 def evaluate(
@@ -42,6 +42,7 @@ def labeled_records(loaded: Any, data: Path | None = None, split: str = "test") 
         check_same_labels(model_labels(loaded), read_dataset_labels(data), f"model {loaded.version}", str(data))
         records = load_splits(data, [split])[split]
     elif data.is_file():
+        check_jsonl_labels(model_labels(loaded), data, f"model {loaded.version}")
         records = read_jsonl_records(data, model_labels(loaded))
     else:
         raise ArtclfError(f"{data}: not found; pass a saved dataset folder or a .jsonl file")
@@ -51,11 +52,44 @@ def labeled_records(loaded: Any, data: Path | None = None, split: str = "test") 
 
 
 def check_same_labels(model: LabelsConfig, data: LabelsConfig, model_name: str, data_name: str) -> None:
-    """A model is scored only on data with its own label names (in any order)."""
+    """A model is scored only on data with its own label names (in any order), for every task the
+    model predicts; a task only the data has is not scored."""
     for task, mine, theirs in (("topics", model.topics, data.topics), ("tone", model.tone, data.tone)):
-        if mine and theirs and set(mine) != set(theirs):
+        if mine and set(mine) != set(theirs):
+            found = f"{task} labels ({_names(theirs)})" if theirs else f"no {task} labels"
             raise LabelMismatchError(
-                f"{data_name}: {task} labels {sorted(theirs)} differ from {model_name}'s {sorted(mine)}; "
+                f"{data_name}: {found}, but {model_name} predicts {task} ({_names(mine)}); "
+                "evaluate on data labeled with the model's label set, or retrain on this data"
+            )
+
+
+_SINGULAR = {"topics": "topic", "tone": "tone"}
+
+
+def _names(labels: Any) -> str:
+    return ", ".join(sorted(labels))
+
+
+def check_jsonl_labels(model: LabelsConfig, path: Path, model_name: str) -> None:
+    """A labeled JSONL file uses only the model's label names: otherwise one error naming the first
+    line with a foreign label, the file's label set and the model's."""
+    from train.data.labels import read_jsonl
+
+    seen: dict[str, dict[str, int]] = {"topics": {}, "tone": {}}
+    for number, obj in read_jsonl(path):
+        topics, tone = obj.get("topics", []), obj.get("tone")
+        for name in topics if isinstance(topics, list) else []:
+            if isinstance(name, str):
+                seen["topics"].setdefault(name, number)
+        if isinstance(tone, str) and model.tone:
+            seen["tone"].setdefault(tone, number)
+    for task, mine in (("topics", model.topics), ("tone", model.tone)):
+        foreign = {name: line for name, line in seen[task].items() if name not in mine}
+        if mine and foreign:
+            name, line = min(foreign.items(), key=lambda item: item[1])
+            raise LabelMismatchError(
+                f"{path}:{line}: {_SINGULAR[task]} label '{name}' is not one of {model_name}'s {task} ({_names(mine)}); "
+                f"the file's {task} labels: {_names(seen[task])}; "
                 "evaluate on data labeled with the model's label set, or retrain on this data"
             )
 
@@ -64,6 +98,14 @@ def score_model(loaded: Any, records: Sequence[Any]) -> dict[str, Any]:
     """Both tasks' metrics of a loaded model on labeled records."""
     from train.evaluate.metrics import evaluate_predictions
 
+    from artclf.errors import DataError
+
     labels = model_labels(loaded)
-    result = evaluate_predictions(records, loaded.predict([r.text for r in records]), labels.topics, labels.tone)
+    predictions = loaded.predict([r.text for r in records])
+    empty = [r.id for r, p in zip(records, predictions) if p.get("empty")]
+    if empty:
+        # Readers refuse such records; a dataset saved before they did may still hold some.
+        raise DataError(f"{len(empty)} record(s) with nothing to read (empty or invisible text), first id "
+                        f"{empty[0]!r}; remove them and rebuild the dataset")
+    result = evaluate_predictions(records, predictions, labels.topics, labels.tone)
     return {"model": str(loaded.path), "version": loaded.version, **result}

@@ -83,9 +83,33 @@ class ArticleModel:
         tone = self.tone_scores(X) if self.tone_pipeline is not None else None
         return topic, tone
 
-    def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"}."""
+    def empty_result(self) -> dict[str, Any]:
+        """The answer for an empty or whitespace-only text (``artclf.text.is_blank``): no labels,
+        no scores and ``"empty": True``, never a guess from the model's priors."""
+        out: dict[str, Any] = {}
+        if self.topic_pipeline is not None:
+            out |= {"topics": [], "topic_scores": {}}
+        if self.tone_pipeline is not None:
+            out |= {"tone": None, "tone_scores": {}}
+        return out | {"empty": True}
+
+    def _with_empties(self, texts: Sequence[str], answer: Any) -> list[dict[str, Any]]:
+        """``answer(non-blank texts)`` per text, and ``empty_result()`` for blank ones, in order."""
+        from artclf.text import is_blank
+
         texts = list(texts)
+        blank = [is_blank(t) for t in texts]
+        if not any(blank):
+            return answer(texts)
+        answers = iter(answer([t for t, b in zip(texts, blank) if not b]) if not all(blank) else [])
+        return [self.empty_result() if b else next(answers) for b in blank]
+
+    def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"}; an empty
+        or whitespace-only text gets ``empty_result()`` without being scored."""
+        return self._with_empties(texts, self._classify)
+
+    def _classify(self, texts: list[str]) -> list[dict[str, Any]]:
         topic, tone = self.scores(texts)
         out: list[dict[str, Any]] = [{} for _ in texts]
         if topic is not None:
@@ -99,13 +123,13 @@ class ArticleModel:
         return out
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """{"topics": [...], "tone": ...} per text."""
-        keys = ("topics", "tone")
+        """{"topics": [...], "tone": ...} per text (plus "empty": True for an empty text)."""
+        keys = ("topics", "tone", "empty")
         return [{k: r[k] for k in keys if k in r} for r in self.classify(texts)]
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """{"topic_scores": {label: p}, "tone_scores": {label: p}} per text."""
-        keys = ("topic_scores", "tone_scores")
+        """{"topic_scores": {label: p}, "tone_scores": {label: p}} per text (plus "empty": True)."""
+        keys = ("topic_scores", "tone_scores", "empty")
         return [{k: r[k] for k in keys if k in r} for r in self.classify(texts)]
 
     def explain(self, text: str, top: int = 5) -> dict[str, Any]:
@@ -118,7 +142,8 @@ class ArticleModel:
 
         if self._explainer is None:
             self._explainer = Explainer(self)
-        return self._explainer.explain(texts, top)
+        explained = self._with_empties(texts, lambda t: self._explainer.explain(t, top))
+        return [r | {"explanation": {}} if "explanation" not in r else r for r in explained]
 
     def raw_scores(self, texts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
         """Unrounded scores per text, as the load-time canary check compares them."""
