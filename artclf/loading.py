@@ -1,7 +1,7 @@
 """``load_model`` for apps: numpy-only, and it checks before it trusts.
 
 Order: resolve the reference -> read and check the manifest (schema, integrity record) -> refuse
-symlinks, sub-folders and unlisted model files in the folder -> read every portable file once ->
+symlinks, sub-folders and unlisted model files in the folder -> read every listed file once ->
 sha256 of those bytes against the manifest -> the signature, when a public key is given -> build
 the model from the same bytes (no pickle anywhere: JSON and ``.npy`` read with
 ``allow_pickle=False``) -> re-predict the canaries and compare with their saved scores.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 from artclf._portable import MANIFEST_NAME as PORTABLE_SPEC
@@ -72,13 +71,18 @@ def load_model(
     if missing:
         raise ModelIntegrityError(f"{path / MANIFEST}: portable files {missing} are not in 'files' (no sha256); the version is damaged")
     check_folder_entries(path, listed, allowed_extra=[MANIFEST, SIGNATURE])
-    files = read_version_files(path, names)
-    for name in names:
-        check_sha256(path / name, files[name], manifest["files"][name]["sha256"])
+    # Every listed file is hashed, not only the ones this runtime reads: a damaged version is
+    # refused as a whole, whichever runtime an app uses (hashing the default model's other files
+    # costs a few milliseconds).
+    everything = read_version_files(path, listed)
+    for name in listed:
+        check_sha256(path / name, everything[name], manifest["files"][name]["sha256"])
+    files = {name: everything[name] for name in names}
     if public_key is not None:
         from artclf.signing import verify_version
 
-        verify_version(path, {**files, **read_version_files(path, [MANIFEST])}, public_key)
+        verify_version(path, {**everything, **read_version_files(path, [MANIFEST])}, public_key)
+    del everything
     _check_numpy(manifest, version_policy)
     model = Model(PortableModel(files), manifest, path)
     if check_canaries:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from artclf._portable import PortableModel
 from artclf.manifest import Manifest
+from artclf.outputs import PREDICT_KEYS, PROBA_KEYS, answer_with_empties, empty_result, pick
 
 __all__ = ["Model"]
 
@@ -27,24 +28,30 @@ class Model:
     def version(self) -> str:
         return str(self.manifest.get("version", ""))
 
+    def empty_result(self) -> dict[str, Any]:
+        """The answer for an empty or whitespace-only text (see ``artclf.outputs.empty_result``)."""
+        return empty_result(bool(self.topic_labels), bool(self.tone_labels))
+
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"}."""
-        return self._portable.classify(list(texts))
+        """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"}; an empty
+        or whitespace-only text gets ``empty_result()`` without being scored."""
+        return answer_with_empties(texts, self._portable.classify, self.empty_result())
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """{"topics": [...], "tone": ...} per text."""
-        return self._portable.predict(list(texts))
+        """{"topics": [...], "tone": ...} per text (plus "empty": True for an empty text)."""
+        return pick(self.classify(texts), PREDICT_KEYS)
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """{"topic_scores": {label: p}, "tone_scores": {label: p}} per text."""
-        return self._portable.predict_proba(list(texts))
+        """{"topic_scores": {label: p}, "tone_scores": {label: p}} per text (plus "empty": True)."""
+        return pick(self.classify(texts), PROBA_KEYS)
 
     def explain(self, text: str, top: int = 5) -> dict[str, Any]:
         """classify() for one text plus "explanation": the ``top`` n-grams behind each predicted label."""
-        return self._portable.explain_batch([text], top)[0]
+        return self.explain_batch([text], top)[0]
 
     def explain_batch(self, texts: Sequence[str], top: int = 5) -> list[dict[str, Any]]:
-        return self._portable.explain_batch(list(texts), top)
+        explained = answer_with_empties(texts, lambda t: self._portable.explain_batch(t, top), self.empty_result())
+        return [r if "explanation" in r else r | {"explanation": {}} for r in explained]
 
     def raw_scores(self, texts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
         """Unrounded scores per text, as the load-time canary check compares them."""

@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 COLD_PORTABLE = """
 import time; t0 = time.perf_counter()

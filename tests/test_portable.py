@@ -40,7 +40,11 @@ def test_runtime_equals_the_pipelines(name):
     report = check_parity(files, fitted.topic, fitted.tone, texts, tol=1e-6)
     assert report["labels_identical"] and report["max_abs_diff"] <= 1e-6 and report["n"] == len(texts)
 
-    portable, reference = PortableModel(files), _reference(config, fitted)
+    from artclf.model import Model
+
+    # As apps load it: the runtime's Model (empty texts get the explicit empty answer, as in
+    # ArticleModel) around the numpy scorer.
+    portable, reference = Model(PortableModel(files), {"version": "test"}), _reference(config, fitted)
     assert portable.topic_labels == reference.topic_labels
     assert portable.tone_labels == reference.tone_labels
     # Against what apps get today (the fast path where it applies), not only the raw pipelines.
@@ -51,6 +55,7 @@ def test_runtime_equals_the_pipelines(name):
             assert list(a[task]) == list(b[task])
             assert max(abs(a[task][k] - b[task][k]) for k in a[task]) <= 1e-6
     for a, b in zip(portable.classify(texts), reference.classify(texts)):
+        assert a.get("empty") == b.get("empty")
         assert a.get("topics") == b.get("topics") and a.get("tone") == b.get("tone")
         for task in ("topic_scores", "tone_scores"):
             if task in a:

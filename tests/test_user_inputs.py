@@ -189,7 +189,7 @@ def test_every_kind_of_bad_line_is_named_and_skippable(store, case):
     bad, fragment = BAD_LINES[case]
     stdin = good(1).encode() + b"\n" + bad + good(4).encode()  # line 2 is blank: not a record
     stop = run("predict", "--models-dir", store["models"], "-", input=stdin)
-    error = assert_one_error(stop, f"stdin:3: ", fragment)
+    error = assert_one_error(stop, "stdin:3: ", fragment)
     assert "Traceback" not in error and [r["id"] for r in lines(stop)] == [1]
     skip = run("predict", "--models-dir", store["models"], "-", "--on-error", "skip", input=stdin)
     assert skip.exit_code == 2, skip.output
@@ -281,7 +281,7 @@ def test_jsonl_with_other_labels_is_one_error_naming_the_line_and_both_sets(stor
     rows, line, fragment, theirs = MISMATCHES[case]
     data = jsonl(tmp_path / "mine.jsonl", rows)
     result = run("evaluate", "--models-dir", store["models"], "--data", data)
-    error = assert_one_error(result, f"mine.jsonl:{line}: {fragment}", f"the file's", theirs, "model v1's")
+    error = assert_one_error(result, f"mine.jsonl:{line}: {fragment}", "the file's", theirs, "model v1's")
     assert "KeyError" not in result.output and ("diplomacy, energy, territory" in error or "negative, neutral, positive" in error)
     from train.evaluate.evaluate import evaluate
     with pytest.raises(LabelMismatchError):

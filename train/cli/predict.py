@@ -45,7 +45,7 @@ def predict_cli(
             raise typer.BadParameter("must be stop or skip", param_hint="--on-error")
         from artclf.errors import ArtclfError
         from train.serve.stream import DELAY, BadRecord, file_text, predict_stream, split_model_arg, stdin_records
-        from train.store.load import load_model
+        from train.serve.loading import load_serving_model as load_model
 
         forced = ctx.meta.get("artclf.forced_texts", 0)
         ref, texts = split_model_arg(args or [], models_dir, model, forced)

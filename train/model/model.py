@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from artclf.outputs import PREDICT_KEYS, PROBA_KEYS, answer_with_empties, empty_result, pick
+
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
@@ -84,25 +86,11 @@ class ArticleModel:
         return topic, tone
 
     def empty_result(self) -> dict[str, Any]:
-        """The answer for an empty or whitespace-only text (``artclf.text.is_blank``): no labels,
-        no scores and ``"empty": True``, never a guess from the model's priors."""
-        out: dict[str, Any] = {}
-        if self.topic_pipeline is not None:
-            out |= {"topics": [], "topic_scores": {}}
-        if self.tone_pipeline is not None:
-            out |= {"tone": None, "tone_scores": {}}
-        return out | {"empty": True}
+        """The answer for an empty or whitespace-only text (see ``artclf.outputs.empty_result``)."""
+        return empty_result(self.topic_pipeline is not None, self.tone_pipeline is not None)
 
     def _with_empties(self, texts: Sequence[str], answer: Any) -> list[dict[str, Any]]:
-        """``answer(non-blank texts)`` per text, and ``empty_result()`` for blank ones, in order."""
-        from artclf.text import is_blank
-
-        texts = list(texts)
-        blank = [is_blank(t) for t in texts]
-        if not any(blank):
-            return answer(texts)
-        answers = iter(answer([t for t, b in zip(texts, blank) if not b]) if not all(blank) else [])
-        return [self.empty_result() if b else next(answers) for b in blank]
+        return answer_with_empties(texts, answer, self.empty_result())
 
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"}; an empty
@@ -124,13 +112,11 @@ class ArticleModel:
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """{"topics": [...], "tone": ...} per text (plus "empty": True for an empty text)."""
-        keys = ("topics", "tone", "empty")
-        return [{k: r[k] for k in keys if k in r} for r in self.classify(texts)]
+        return pick(self.classify(texts), PREDICT_KEYS)
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """{"topic_scores": {label: p}, "tone_scores": {label: p}} per text (plus "empty": True)."""
-        keys = ("topic_scores", "tone_scores", "empty")
-        return [{k: r[k] for k in keys if k in r} for r in self.classify(texts)]
+        return pick(self.classify(texts), PROBA_KEYS)
 
     def explain(self, text: str, top: int = 5) -> dict[str, Any]:
         """classify() for one text plus "explanation": for each predicted label, the ``top``

@@ -8,6 +8,7 @@ Folder names, references and the manifest schema belong to the runtime (``artclf
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -67,13 +68,27 @@ def check_writable(models_dir: str | Path) -> Path:
     root = Path(models_dir)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        probe = root / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-probe"
-        probe.mkdir()
-        probe.rmdir()
+        _probe_writable(root)
     except OSError as exc:
         raise ArtclfError(f"{root}: cannot create a model version here ({exc.strerror or exc}); "
                           "check that the models folder is writable and has free space, or set train.models_dir") from None
     return root
+
+
+def _probe_writable(root: Path) -> None:
+    """Raise OSError unless a file can be created in ``root``. An unnamed O_TMPFILE leaves nothing
+    behind even when Ctrl-C lands mid-probe; file systems without it get a named probe folder."""
+    tmpfile = getattr(os, "O_TMPFILE", 0)
+    if tmpfile:
+        try:
+            os.close(os.open(root, tmpfile | os.O_WRONLY, 0o600))
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise
+    probe = root / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-probe"
+    probe.mkdir()
+    probe.rmdir()
 
 
 def save_version(
