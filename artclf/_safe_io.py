@@ -6,8 +6,8 @@ functions here and hash, verify and deserialize *those bytes*: no second ``open`
 nothing can be swapped between the sha256 check and the load (the TOCTOU window of issue 17).
 
 Standard library only (the ``artclf`` runtime must not import scikit-learn, scipy, skops or joblib),
-and nothing runs at import time. Every refusal raises :class:`UnsafeModelError` with one line that
-names the file and says what to do.
+and nothing runs at import time. Every refusal raises :class:`artclf.errors.UnsafeModelError` (an
+``ArtclfError``, so the CLI prints it as one ``error:`` line) naming the file and saying what to do.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
+
+from artclf.errors import UnsafeModelError
 
 __all__ = [
     "MAX_FILES",
@@ -73,14 +75,6 @@ _READ_CHUNK = 1024 * 1024
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class UnsafeModelError(Exception):
-    """A version folder or file that loading refuses: unsafe, oversized, malformed or tampered.
-
-    The message is one line: the file, what is wrong, and what to do. (The integrator re-parents
-    this onto the project's error type so the CLI prints it as one ``error:`` line.)
-    """
 
 
 def _one_line(text: str) -> str:
