@@ -9,7 +9,7 @@ from typing import Any, Iterable, Optional
 
 import typer
 
-from train.cli._util import cli_errors
+from train.cli._util import PUBLIC_KEY_HELP, TRUST_PICKLE_HELP, cli_errors
 
 
 def predict_cli(
@@ -20,6 +20,8 @@ def predict_cli(
     explain: bool = typer.Option(False, "--explain", help="Add the n-grams that pushed each predicted label most."),
     top: int = typer.Option(5, "--top", min=1, help="How many n-grams per label with --explain."),
     version_policy: str = typer.Option("warn", "--version-policy", help="Library version mismatch: warn, strict (refuse) or ignore."),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help=TRUST_PICKLE_HELP),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", help=PUBLIC_KEY_HELP),
 ) -> None:
     """Print one JSON line per article: topics, topic_scores, tone, tone_scores (and explanation)."""
     with cli_errors():
@@ -30,7 +32,8 @@ def predict_cli(
         args = list(args or [])
         if model is None and args and looks_like_model(args[0], models_dir):
             model = args.pop(0)
-        loaded = load_model(model or "latest", models_dir, version_policy=version_policy)
+        loaded = load_model(model or "latest", models_dir, version_policy=version_policy,
+                            trust_pickle=trust_pickle, public_key=public_key)
         items: list[tuple[Any, str]] = [(None, t) for t in args if t != "-"]
         items += [(p.stem, file_text(p)) for p in file or []]
         if not items and "-" not in args:
