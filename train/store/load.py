@@ -107,7 +107,7 @@ def _plan(path: Path, manifest: Manifest, prefer: str, trust_pickle: bool) -> di
     pickled_only = sorted(n for n in plan.values() if n.endswith(".joblib"))
     if pickled_only and not trust_pickle:
         why = (f"format {manifest['format_version']}, written before skops files existed"
-               if manifest["format_version"] < 2 else "its manifest lists no .skops file for it")
+               if manifest["format_version"] < 2 else f"its manifest lists no .skops file for {'it' if len(pickled_only) == 1 else 'them'}")
         raise UnsafeModelError(
             f"{path}: offers only pickle for {', '.join(pickled_only)} ({why}); unpickling runs any code the file "
             f"contains, so it is refused by default; if you trust whoever wrote this folder, pass {TRUST_PICKLE_HINT}, "
