@@ -465,3 +465,20 @@ def test_missing_cryptography_is_one_line(trained, keys, monkeypatch):
     with pytest.raises(SignatureError) as info:
         load_model(str(trained["version"]), public_key=keys["public"])
     assert "pip install 'artclf[signing]'" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_keygen_sign_and_evaluate_options_in_process(trained, tmp_path):
+    from helpers import assert_one_error, invoke
+
+    private, public = tmp_path / "k.pem", tmp_path / "k.pub.pem"
+    result = invoke("models", "keygen", private, public)
+    assert result.exit_code == 0 and "public key sha256" in result.output, result.output
+    assert private.stat().st_mode & 0o077 == 0
+    assert_one_error(invoke("models", "keygen", private, public), "already exists; refusing to overwrite a key")
+    folder = joblib_only(copy_version(trained, tmp_path / "v1"))
+    assert_one_error(invoke("evaluate", folder, "--json"), "offers only pickle", "--trust-pickle")
+    assert_one_error(invoke("evaluate", folder, "--json", "--trust-pickle", "--public-key", public),
+                     "the version is not signed")
+    assert invoke("models", "sign", folder, "--key", private).exit_code == 0
+    result = invoke("evaluate", folder, "--json", "--trust-pickle", "--public-key", public)
+    assert result.exit_code == 0 and json.loads(result.output.splitlines()[-1])["n"] > 0, result.output
