@@ -16,23 +16,22 @@ from pathlib import Path
 from typing import Any, Callable, TypedDict
 
 from artclf._protocol import FORMAT_VERSION, INTEGRITY_SINCE, READABLE_FORMATS
-from artclf.errors import ModelIntegrityError, UnsafeModelError
+from artclf._safe_io import MAX_JSON_DEPTH, MAX_MANIFEST_BYTES, check_file_name, parse_json_bounded, read_version_files
+from artclf.errors import ModelIntegrityError
 
 __all__ = [
     "MANIFEST",
     "MAX_MANIFEST_BYTES",
     "Manifest",
     "field_digests",
+    "load_manifest",
     "parse_manifest",
     "read_manifest",
     "write_manifest",
 ]
 
 MANIFEST = "manifest.json"
-# Our manifests are a few kB to a few hundred kB (per-label metrics of 90 Reuters categories);
-# anything far larger is not ours and is refused before parsing.
-MAX_MANIFEST_BYTES = 8 * 1024 * 1024
-MAX_JSON_DEPTH = 32
+# The caps (MAX_MANIFEST_BYTES, MAX_JSON_DEPTH) are artclf._safe_io's: one set for every reader.
 
 
 class Labels(TypedDict):
@@ -141,47 +140,19 @@ def write_manifest(folder: Path, manifest: Manifest) -> Manifest:
     return final  # type: ignore[return-value]
 
 
-def _depth_ok(data: bytes, limit: int) -> bool:
-    """Whether JSON nesting stays within ``limit`` (scanned before parsing: deep nesting makes
-    Python's parser recurse)."""
-    depth, in_string, escaped = 0, False, False
-    for byte in data:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > limit:
-                return False
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return True
-
-
 def parse_manifest(data: bytes, where: str) -> Manifest:
-    """Check and parse a manifest's bytes (``where`` names it in messages)."""
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise UnsafeModelError(f"{where}: {len(data)} bytes, over the {MAX_MANIFEST_BYTES} a manifest may have; "
-                               "this is not a manifest artclf wrote: refusing to parse it")
-    if not _depth_ok(data, MAX_JSON_DEPTH):
-        raise UnsafeModelError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels; not a manifest artclf wrote")
-    try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelIntegrityError(f"{where}: unreadable manifest ({text}); the version is damaged") from None
+    """Check and parse a manifest's bytes (``where`` names it in messages).
+
+    Parsing is bounded (:func:`artclf._safe_io.parse_json_bounded`: size, depth, number length,
+    duplicate keys, NaN/Infinity are refused); then the declared field types, plain file names in
+    ``files`` and, from format 3 on, the integrity record are checked."""
+    manifest = parse_json_bounded(data, where=where, max_bytes=MAX_MANIFEST_BYTES, max_depth=MAX_JSON_DEPTH)
     if not isinstance(manifest, dict):
         raise ModelIntegrityError(f"{where}: not a JSON object; the version is damaged")
     fmt = manifest.get("format_version")
     if fmt not in READABLE_FORMATS or isinstance(fmt, bool):
         raise ModelIntegrityError(
-            f"{where}: model format {fmt!r} is not readable by this artclf "
+            f"{where}: model format {json.dumps(fmt)[:20]} is not readable by this artclf "
             f"(reads {', '.join(map(str, READABLE_FORMATS))}); upgrade artclf or retrain the model"
         )
     for key in _REQUIRED:
@@ -191,6 +162,8 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
         check = _FIELDS.get(key)
         if check is not None and not check[0](value):
             raise ModelIntegrityError(f"{where}: '{key}' must be {check[1]}, got {json.dumps(value)[:60]}; the version is damaged")
+    for name in manifest["files"]:
+        check_file_name(name, where=where)
     if fmt >= INTEGRITY_SINCE:
         _check_integrity(manifest, where)
     return manifest  # type: ignore[return-value]
@@ -211,18 +184,19 @@ def _check_integrity(manifest: dict[str, Any], where: str) -> None:
                                   "refusing to load it; restore the version or retrain")
 
 
+def load_manifest(folder: Path) -> tuple[Manifest, bytes]:
+    """The checked manifest of a version folder and the exact bytes it was parsed from (a loader
+    verifies a signature over those bytes, never over a second read).
+
+    Read once through :func:`artclf._safe_io.read_version_files`: relative to a descriptor of the
+    folder, ``O_NOFOLLOW | O_NONBLOCK``, regular files only (no symlink, FIFO or device), capped."""
+    folder = Path(folder)
+    if not os.path.lexists(folder / MANIFEST):
+        raise ModelIntegrityError(f"{folder}: no {MANIFEST}; not a model version")
+    data = read_version_files(folder, [MANIFEST], max_bytes_per_file=MAX_MANIFEST_BYTES)[MANIFEST]
+    return parse_manifest(data, str(folder / MANIFEST)), data
+
+
 def read_manifest(folder: Path) -> Manifest:
     """The checked manifest of a version folder."""
-    path = folder / MANIFEST
-    try:
-        if path.is_symlink():
-            raise UnsafeModelError(f"{path}: is a symbolic link; a version folder holds regular files only")
-        with path.open("rb") as handle:
-            data = handle.read(MAX_MANIFEST_BYTES + 1)
-    except FileNotFoundError:
-        raise ModelIntegrityError(f"{folder}: no {MANIFEST}; not a model version") from None
-    except IsADirectoryError:
-        raise ModelIntegrityError(f"{path}: is a folder, not a manifest; the version is damaged") from None
-    except OSError as exc:
-        raise ModelIntegrityError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return parse_manifest(data, str(path))
+    return load_manifest(folder)[0]

@@ -361,6 +361,10 @@ def verify_version(folder: str | os.PathLike[str], files: Mapping[str, bytes],
         raise _sig_fail(folder / uncovered[0], "is not covered by the signature; refusing to load it; re-sign the version")
     extra = sorted(signed_names - set(provided))
     if extra:
+        gone = [name for name in extra if not os.path.lexists(folder / name)]
+        if gone:
+            raise _sig_fail(folder / gone[0], "is covered by the signature but missing (removed since the version was "
+                                              "signed); refusing to load it; restore the signed files or re-sign")
         # Covered by the signature but not used by the loader: read once, bounded, only to hash.
         try:
             provided.update(read_version_files(folder, extra))

@@ -63,14 +63,14 @@ def test_folders_that_are_not_versions(trained, tmp_path):
 
 
 DAMAGE = {
-    "empty manifest": (lambda f: (f / "manifest.json").write_text(""), "unreadable manifest (Expecting value"),
+    "empty manifest": (lambda f: (f / "manifest.json").write_text(""), "manifest.json: is not valid JSON (Expecting value"),
     "manifest is a folder": (lambda f: ((f / "manifest.json").unlink(), (f / "manifest.json").mkdir()),
                              "not a model version folder (no manifest.json)"),
     "manifest not an object": (lambda f: (f / "manifest.json").write_text("[1, 2]"), "manifest.json: not a JSON object"),
     "renamed text as skops": (lambda f: ((f / "topic.skops").write_text("notes, not a model"), rehash(f)),
-                              "topic.skops: not a readable skops file"),
-    "empty skops": (lambda f: ((f / "tone.skops").write_bytes(b""), rehash(f)), "tone.skops: not a readable skops file"),
-    "empty joblib, unlisted": (lambda f: (f / "topic.joblib").write_bytes(b""), "topic.joblib: sha256 mismatch"),
+                              "topic.skops: is not a readable zip archive"),
+    "empty skops": (lambda f: ((f / "tone.skops").write_bytes(b""), rehash(f)), "tone.skops: is not a readable zip archive"),
+    "empty joblib, unlisted": (lambda f: (f / "topic.joblib").write_bytes(b""), "topic.joblib: sha256 is"),
     # Regressions: each raised KeyError, TypeError, AttributeError, ValueError or RecursionError.
     "no labels": (lambda f: edit_manifest(f, lambda m: m.pop("labels")), "'labels' is missing"),
     "labels of wrong type": (lambda f: edit_manifest(f, lambda m: m.update(labels={"topics": 5, "tone": []})), "'labels' must be"),
@@ -79,7 +79,7 @@ DAMAGE = {
     "canary score a string": (lambda f: edit_manifest(f, lambda m: m["canaries"]["expected"][0]["tone_scores"].update(neutral="x")),
                               "canaries are damaged"),
     "deeply nested manifest": (lambda f: (f / "manifest.json").write_text("[" * 100_000 + "]" * 100_000),
-                               "JSON nested deeper than 32 levels"),
+                               "manifest.json: nests 100000 levels deep, over the cap of 64"),
 }
 
 

@@ -293,8 +293,10 @@ def test_parses_a_normal_manifest() -> None:
     assert parse_json_bounded(data, where="m") == {"a": [1, 2.5, None, True, "x\u00e9\"]}"], "b": {"c": -3}}
 
 
-def test_manifest_over_one_mebibyte() -> None:
-    data = json.dumps({"pad": "x" * (1024 * 1024)}).encode()
+def test_manifest_over_the_cap() -> None:
+    from artclf._safe_io import MAX_MANIFEST_BYTES
+
+    data = json.dumps({"pad": "x" * MAX_MANIFEST_BYTES}).encode()
     assert "cap" in parse_refused(data)
 
 

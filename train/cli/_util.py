@@ -16,6 +16,10 @@ from train.tables import table
 DEFAULT_CONFIG = Path("configs/default.toml")
 
 SET_HELP = "Override one config key, e.g. --set features.min_df=2 (repeatable)."
+TRUST_PICKLE_HELP = ("Allow unpickling .joblib files of a version that has no skops file for a task (format 1). "
+                     "Pickle runs any code the file contains: only for folders you wrote or whose signature verified.")
+PUBLIC_KEY_HELP = ("Ed25519 public key (PEM) to verify signature.json with; a version that is unsigned or does "
+                   "not verify is refused.")
 
 
 @contextlib.contextmanager

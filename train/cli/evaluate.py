@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from train.cli._util import cli_errors, format_metrics
+from train.cli._util import PUBLIC_KEY_HELP, TRUST_PICKLE_HELP, cli_errors, format_metrics
 
 
 def evaluate_cli(
@@ -17,12 +17,14 @@ def evaluate_cli(
     split: str = typer.Option("test", help="Split of a dataset folder to score."),
     json_: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help=TRUST_PICKLE_HELP),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", help=PUBLIC_KEY_HELP),
 ) -> None:
     """Evaluate a saved model (default: the latest) and print its metrics."""
     with cli_errors():
         from train.evaluate.evaluate import evaluate
 
-        result = evaluate(model, data, split, models_dir)
+        result = evaluate(model, data, split, models_dir, trust_pickle=trust_pickle, public_key=public_key)
         if json_:
             typer.echo(json.dumps(result))
         else:

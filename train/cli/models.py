@@ -1,4 +1,5 @@
-"""`artclf models list|show|diff|promote|remove|audit`: the saved versions and what each one is."""
+"""`artclf models list|show|diff|promote|remove|audit|sign|keygen`: the saved versions, what each one
+is, and signing them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typer
 
 from train.cli._util import cli_errors, table
 
-app = typer.Typer(help="List, inspect, compare, alias, remove and audit saved model versions.", no_args_is_help=True)
+app = typer.Typer(help="List, inspect, compare, alias, remove, audit and sign saved model versions.", no_args_is_help=True)
 
 REF_HELP = "latest, a version like v3, an alias like production, or a model folder."
 
@@ -179,3 +180,37 @@ def audit_cli(
                 typer.echo(f"  {t}{'   <- not trusted: artclf refuses this file' if t in report['refused'] else ''}")
             verdict = "refused: " + ", ".join(report["refused"]) if report["refused"] else "all types trusted"
             typer.echo(f"  => {verdict}")
+
+
+@app.command("sign")
+def sign_cli(
+    ref: str = typer.Argument(..., help=REF_HELP),
+    key: Path = typer.Option(..., "--key", help="The Ed25519 private key (PEM) from `artclf models keygen`."),
+    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    ask_password: bool = typer.Option(False, "--ask-password", help="Prompt for the private key's password."),
+) -> None:
+    """Sign every file of a version (manifest included) and write its signature.json."""
+    with cli_errors():
+        from artclf.refs import resolve_ref
+        from artclf.signing import sign_version
+
+        password = typer.prompt("password", hide_input=True).encode("utf-8") if ask_password else None
+        target = sign_version(resolve_ref(ref, models_dir), key, password=password)
+        typer.echo(f"signed {target.parent} -> {target.name}")
+
+
+@app.command("keygen")
+def keygen_cli(
+    private: Path = typer.Argument(..., help="Where to write the private key (created 0600, never overwritten)."),
+    public: Path = typer.Argument(..., help="Where to write the public key (give it to the apps that load models)."),
+    ask_password: bool = typer.Option(False, "--ask-password", help="Encrypt the private key with a password."),
+) -> None:
+    """Create an Ed25519 key pair for `models sign` and `--public-key`."""
+    with cli_errors():
+        from artclf.signing import generate_keypair
+
+        password = (typer.prompt("password", hide_input=True, confirmation_prompt=True).encode("utf-8")
+                    if ask_password else None)
+        fingerprint = generate_keypair(private, public, password=password)
+        typer.echo(f"wrote {private} (private, keep it off the serving machines) and {public} "
+                   f"(public key sha256 {fingerprint})")

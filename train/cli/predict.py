@@ -10,7 +10,7 @@ from typing import Any, Iterable, Optional
 import typer
 from typer.core import TyperCommand
 
-from train.cli._util import cli_errors
+from train.cli._util import PUBLIC_KEY_HELP, TRUST_PICKLE_HELP, cli_errors
 
 # Exit status of `predict - --on-error skip` when some lines were answered with an error object.
 EXIT_SKIPPED = 2
@@ -38,6 +38,8 @@ def predict_cli(
         "stop", "--on-error", help="A bad stdin line: stop (after answering every earlier line) or skip "
                                    '(answer it with {"line": N, "error": ...}, go on, exit 2).'),
     version_policy: str = typer.Option("warn", "--version-policy", help="Library version mismatch: warn, strict (refuse) or ignore."),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help=TRUST_PICKLE_HELP),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", help=PUBLIC_KEY_HELP),
 ) -> None:
     """Print one JSON line per article: topics, topic_scores, tone, tone_scores (and explanation)."""
     with cli_errors():
@@ -49,7 +51,7 @@ def predict_cli(
 
         forced = ctx.meta.get("artclf.forced_texts", 0)
         ref, texts = split_model_arg(args or [], models_dir, model, forced)
-        loaded = load_model(ref, models_dir, version_policy=version_policy)
+        loaded = load_model(ref, models_dir, version_policy=version_policy, trust_pickle=trust_pickle, public_key=public_key)
         items: list[tuple[Any, str]] = [(None, t) for t in texts if t != "-"]
         items += [(p.stem, file_text(p)) for p in file or []]
         if not items and "-" not in texts:

@@ -16,12 +16,16 @@ def evaluate(
     data: Path | None = None,
     split: str = "test",
     models_dir: Path = Path("models"),
+    *,
+    trust_pickle: bool = False,
+    public_key: Path | bytes | None = None,
 ) -> dict[str, Any]:
     """Metrics for both tasks; ``data`` is a saved dataset folder or a JSONL file (default: the
-    dataset the model was trained on)."""
+    dataset the model was trained on). ``trust_pickle`` and ``public_key`` are passed to
+    :func:`train.store.load.load_model`."""
     from train.store.load import load_model
 
-    loaded = load_model(model, models_dir)
+    loaded = load_model(model, models_dir, trust_pickle=trust_pickle, public_key=public_key)
     return score_model(loaded, labeled_records(loaded, data, split))
 
 

@@ -13,8 +13,11 @@ __all__ = ["load_serving_model"]
 
 
 def load_serving_model(ref: str = "latest", models_dir: str | Path = "models", version_policy: str = "warn",
-                       **kwargs: Any) -> Any:
-    """The loaded version ``ref`` resolves to, through the lightest runtime that can score it."""
+                       trust_pickle: bool = False, public_key: Any = None) -> Any:
+    """The loaded version ``ref`` resolves to, through the lightest runtime that can score it.
+
+    ``trust_pickle`` matters only on the scikit-learn path (the numpy runtime never unpickles);
+    ``public_key`` is checked on either."""
     from artclf.loading import load_model, portable_file_names
     from artclf.manifest import read_manifest
     from artclf.refs import resolve_ref
@@ -22,7 +25,8 @@ def load_serving_model(ref: str = "latest", models_dir: str | Path = "models", v
     path = resolve_ref(ref, models_dir)
     if portable_file_names(read_manifest(path)):
         # Pass the resolved folder: `latest` must not move between the check and the load.
-        return load_model(str(path), models_dir, version_policy=version_policy, **kwargs)
+        return load_model(str(path), models_dir, version_policy=version_policy, public_key=public_key)
     from train.store.load import load_model as load_sklearn
 
-    return load_sklearn(str(path), models_dir, version_policy=version_policy, **kwargs)
+    return load_sklearn(str(path), models_dir, version_policy=version_policy, trust_pickle=trust_pickle,
+                        public_key=public_key)

@@ -133,7 +133,8 @@ def render(manifest: dict[str, Any]) -> str:
         f"Saved with scikit-learn {libs.get('scikit-learn', '?')}, numpy {libs.get('numpy', '?')}, "
         f"scipy {libs.get('scipy', '?')}.",
         "",
-        "With artclf installed (checks hashes, library versions and canary predictions):",
+        "With artclf installed (checks hashes, library versions and canary predictions; never unpickles "
+        "unless given `trust_pickle=True`; `public_key=` also verifies the signature):",
         "",
         "```python",
         "from train import load_model",
@@ -142,7 +143,8 @@ def render(manifest: dict[str, Any]) -> str:
         'model.explain("Oil and gas talks between Moscow and Tokyo")',
         "```",
         "",
-        "With scikit-learn and joblib only (unpickling runs code: check the sha256 first):",
+        "With scikit-learn and joblib only (unpickling runs any code the file contains: only for a folder you "
+        "trust; a matching sha256 proves nothing against whoever could write the folder, a signature does):",
         "",
         "```python",
         "import joblib",

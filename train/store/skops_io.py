@@ -1,6 +1,6 @@
 """skops files: a pickle-free copy of each saved pipeline, loaded only with types we pinned here.
 
-``skops.io.load`` builds objects from a JSON schema instead of running pickle bytecode, but it
+``skops.io.loads`` builds objects from a JSON schema instead of running pickle bytecode, but it
 trusts whatever list of types the caller passes. Reading that list from the artifact itself (as in
 MLflow advisory GHSA-w582-9x45-8mpx) hands the attacker the key, so the list is a constant in this
 module: every type our pipelines are made of. A file containing anything else is refused, naming
@@ -15,7 +15,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from artclf.errors import ArtclfError
+from artclf._safe_io import parse_json_bounded, read_version_files
+from artclf._zipcheck import MAX_ZIP_ENTRY_UNCOMPRESSED, check_zip_bounds
+from artclf.errors import ArtclfError, UnsafeModelError
 
 # Every type that features/__init__.py and train/fit/fit.py can put in a saved pipeline. Adding a
 # classifier or vectorizer there means adding its type here, and tests/test_registry.py
@@ -55,12 +57,22 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
 )
 
 
-def _schema(path: Path) -> dict[str, Any]:
+def read_file(path: str | Path) -> bytes:
+    """A single .skops file's bytes, read once and bounded (regular file, no symlink, capped)."""
+    path = Path(path)
+    return read_version_files(path.parent, [path.name])[path.name]
+
+
+def _schema(data: bytes, where: object, bounds_checked: bool = False) -> Any:
+    """The archive's schema.json, after the zip bounds check, parsed with bounded JSON."""
+    if not bounds_checked:
+        check_zip_bounds(data, where=where)
     try:
-        with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read("schema.json"))
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ArtclfError(f"{path}: not a readable skops file ({exc}); pass a .skops file written by `artclf train`") from None
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            raw = archive.read("schema.json")
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ArtclfError(f"{where}: not a readable skops file ({exc}); pass a .skops file written by `artclf train`") from None
+    return parse_json_bounded(raw, where=f"{where}: schema.json", max_bytes=MAX_ZIP_ENTRY_UNCOMPRESSED)
 
 
 def _walk(node: Any, found: set[str]) -> None:
@@ -74,11 +86,17 @@ def _walk(node: Any, found: set[str]) -> None:
             _walk(value, found)
 
 
+def types_of(data: bytes, where: object, bounds_checked: bool = False) -> list[str]:
+    """Every type (module.Class, or module.function) the skops bytes would create when loaded.
+    ``bounds_checked``: the caller already ran ``check_zip_bounds`` on these bytes."""
+    found: set[str] = set()
+    _walk(_schema(data, where, bounds_checked), found)
+    return sorted(found)
+
+
 def file_types(path: str | Path) -> list[str]:
     """Every type (module.Class, or module.function) the file would create when loaded."""
-    found: set[str] = set()
-    _walk(_schema(Path(path)), found)
-    return sorted(found)
+    return types_of(read_file(path), path)
 
 
 def audit(path: str | Path) -> dict[str, Any]:
@@ -87,11 +105,12 @@ def audit(path: str | Path) -> dict[str, Any]:
     import skops.io as sio
 
     path = Path(path)
-    types = file_types(path)
+    data = read_file(path)
+    types = types_of(data, path)
     return {
         "path": str(path),
         "types": types,
-        "skops_untrusted": sorted(sio.get_untrusted_types(file=path)),
+        "skops_untrusted": sorted(sio.get_untrusted_types(data=data)),
         "refused": sorted(set(types) - TRUSTED_TYPES),
     }
 
@@ -113,16 +132,24 @@ def covered(estimator: Any) -> list[str]:
     return sorted(found - TRUSTED_TYPES)
 
 
-def load(path: Path) -> Any:
-    """Load a skops file, refusing any type outside TRUSTED_TYPES before building anything."""
+def loads(data: bytes, where: object, bounds_checked: bool = False) -> Any:
+    """Rebuild a pipeline from skops bytes already read (and hashed) by the caller.
+
+    The zip bounds are checked (unless ``bounds_checked``: the caller did it on these bytes) and
+    the type list is computed from these same bytes with bounded JSON; any type outside
+    TRUSTED_TYPES is refused before anything is built."""
     import skops.io as sio
 
-    offending = sorted(set(file_types(path)) - TRUSTED_TYPES)
+    offending = sorted(set(types_of(data, where, bounds_checked)) - TRUSTED_TYPES)
     if offending:
-        raise ArtclfError(
-            f"{path}: refusing to load: it contains types outside the trusted list: {', '.join(offending)}; "
+        raise UnsafeModelError(
+            f"{where}: refusing to load: it contains types outside the trusted list: {', '.join(offending)[:300]}; "
             "inspect it with `artclf models audit` and only load files you trust"
         )
     # Only names from our constant are ever passed as trusted, never names read from the file.
-    # (Asking skops for the file's untrusted types first would parse the schema a third time.)
-    return sio.load(path, trusted=sorted(TRUSTED_TYPES))
+    return sio.loads(data, trusted=sorted(TRUSTED_TYPES))
+
+
+def load(path: Path) -> Any:
+    """Load a skops file by path: read once, bounded, then :func:`loads`."""
+    return loads(read_file(path), path)
