@@ -11,22 +11,27 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 from artclf._portable import MANIFEST_NAME as PORTABLE_SPEC
 from artclf._portable import PortableModel
 from artclf.errors import ArtclfError, ModelIntegrityError
-from artclf.manifest import MANIFEST, read_manifest
+from artclf.manifest import MANIFEST, pickle_only_files, pickle_only_refusal, read_manifest
 from artclf.model import Model
 from artclf.refs import resolve_ref
 
 __all__ = ["load_model", "portable_file_names"]
 
 SIGNATURE = "signature.json"
+# The first manifest format that can list portable files.
+PORTABLE_SINCE = 3
 
 
 def portable_file_names(manifest: dict[str, Any]) -> list[str]:
     """The manifest's list of the portable format's files (empty when the version has none)."""
+    if manifest.get("format_version", 0) < PORTABLE_SINCE:
+        return []  # older formats predate the portable files; a record claiming them is not ours
     record = manifest.get("portable")
     if not isinstance(record, dict) or not record.get("available"):
         return []
@@ -71,6 +76,11 @@ def load_model(
     if missing:
         raise ModelIntegrityError(f"{path / MANIFEST}: portable files {missing} are not in 'files' (no sha256); the version is damaged")
     check_folder_entries(path, listed, allowed_extra=[MANIFEST, SIGNATURE])
+    pickled = pickle_only_files(manifest)
+    if pickled:
+        # This runtime never unpickles, but a version offering only pickle for a task is either
+        # very old or altered (the downgrade attack): refused as the scikit-learn loader does.
+        raise pickle_only_refusal(path, manifest, pickled)
     # Every listed file is hashed, not only the ones this runtime reads: a damaged version is
     # refused as a whole, whichever runtime an app uses (hashing the default model's other files
     # costs a few milliseconds).
@@ -78,6 +88,12 @@ def load_model(
     for name in listed:
         check_sha256(path / name, everything[name], manifest["files"][name]["sha256"])
     files = {name: everything[name] for name in names}
+    from artclf._zipcheck import check_zip_bounds
+
+    for name in listed:
+        if name.endswith(".skops"):
+            # Not read by this runtime, but a damaged or hostile archive means a damaged version.
+            check_zip_bounds(everything[name], where=path / name)
     if public_key is not None:
         from artclf.signing import verify_version
 
@@ -85,9 +101,19 @@ def load_model(
     del everything
     _check_numpy(manifest, version_policy)
     model = Model(PortableModel(files), manifest, path)
+    _check_labels(path, manifest, model)
     if check_canaries:
         verify_canaries(model, manifest, canary_tolerance)
     return model
+
+
+def _check_labels(path: Path, manifest: dict[str, Any], model: Model) -> None:
+    """The manifest's label names must be the model's: otherwise answers would carry other names."""
+    labels = manifest["labels"]
+    if list(labels["topics"]) != model.topic_labels or sorted(labels["tone"]) != sorted(model.tone_labels):
+        raise ModelIntegrityError(
+            f"{path / MANIFEST}: labels {labels['topics']} / {labels['tone']} do not match the model files' "
+            f"{model.topic_labels} / {model.tone_labels}; the manifest or the files were changed; restore the version or retrain")
 
 
 def _check_numpy(manifest: dict[str, Any], policy: str) -> None:

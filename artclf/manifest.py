@@ -17,10 +17,13 @@ from typing import Any, Callable, TypedDict
 
 from artclf._protocol import FORMAT_VERSION, INTEGRITY_SINCE, READABLE_FORMATS
 from artclf._safe_io import MAX_JSON_DEPTH, MAX_MANIFEST_BYTES, check_file_name, parse_json_bounded, read_version_files
-from artclf.errors import ModelIntegrityError
+from artclf.errors import ModelIntegrityError, UnsafeModelError
 
 __all__ = [
     "MANIFEST",
+    "TRUST_PICKLE_HINT",
+    "pickle_only_files",
+    "pickle_only_refusal",
     "MAX_MANIFEST_BYTES",
     "Manifest",
     "field_digests",
@@ -200,3 +203,26 @@ def load_manifest(folder: Path) -> tuple[Manifest, bytes]:
 def read_manifest(folder: Path) -> Manifest:
     """The checked manifest of a version folder."""
     return load_manifest(folder)[0]
+
+
+TRUST_PICKLE_HINT = "--trust-pickle (CLI) or trust_pickle=True (load_model)"
+
+
+def pickle_only_refusal(where: object, manifest: Manifest, names: list[str]) -> UnsafeModelError:
+    """The one refusal of a version that offers only pickle for ``names`` (both runtimes say it)."""
+    why = (f"format {manifest['format_version']}, written before skops files existed"
+           if manifest["format_version"] < 2 else f"its manifest lists no .skops file for {'it' if len(names) == 1 else 'them'}")
+    return UnsafeModelError(
+        f"{where}: offers only pickle for {', '.join(names)} ({why}); unpickling runs any code the file "
+        f"contains, so it is refused by default; if you trust whoever wrote this folder, pass {TRUST_PICKLE_HINT}, "
+        "or re-save the model with this artclf to get skops files")
+
+
+def pickle_only_files(manifest: Manifest) -> list[str]:
+    """The ``.joblib`` files of tasks the manifest offers no ``.skops`` file for. Every version
+    artclf writes (format 2 on) lists a skops file per task; a manifest without one was written
+    before skops existed (format 1) or altered (the pickle downgrade), and both runtimes refuse
+    it unless pickle is explicitly trusted."""
+    files = manifest.get("files") or {}
+    return sorted(f"{task}.joblib" for task in ("topic", "tone")
+                  if f"{task}.joblib" in files and f"{task}.skops" not in files)

@@ -19,11 +19,13 @@ def load_serving_model(ref: str = "latest", models_dir: str | Path = "models", v
     ``trust_pickle`` matters only on the scikit-learn path (the numpy runtime never unpickles);
     ``public_key`` is checked on either."""
     from artclf.loading import load_model, portable_file_names
-    from artclf.manifest import read_manifest
+    from artclf.manifest import pickle_only_files, read_manifest
     from artclf.refs import resolve_ref
 
     path = resolve_ref(ref, models_dir)
-    if portable_file_names(read_manifest(path)):
+    manifest = read_manifest(path)
+    # A pickle-only task goes to the scikit-learn loader, which refuses it unless pickle is trusted.
+    if portable_file_names(manifest) and not (trust_pickle and pickle_only_files(manifest)):
         # Pass the resolved folder: `latest` must not move between the check and the load.
         return load_model(str(path), models_dir, version_policy=version_policy, public_key=public_key)
     from train.store.load import load_model as load_sklearn

@@ -33,8 +33,8 @@ from typing import Any, Iterator
 
 from artclf._safe_io import check_folder_entries, check_sha256, read_version_files
 from artclf._zipcheck import check_zip_bounds
-from artclf.errors import ArtclfError, ModelIntegrityError, UnsafeModelError
-from artclf.manifest import MANIFEST, Manifest, load_manifest
+from artclf.errors import ArtclfError, ModelIntegrityError
+from artclf.manifest import MANIFEST, Manifest, load_manifest, TRUST_PICKLE_HINT, pickle_only_refusal
 from artclf.refs import resolve_ref
 from artclf.signing import SIGNATURE_FILE, public_key_fingerprint, verify_version
 from train.model.model import ArticleModel
@@ -44,7 +44,6 @@ from train.store.provenance import library_versions
 __all__ = ["TRUST_PICKLE_HINT", "check_library_versions", "load_model", "verify_files"]
 
 TASKS = ("topic", "tone")
-TRUST_PICKLE_HINT = "--trust-pickle (CLI) or trust_pickle=True (load_model)"
 PublicKey = str | os.PathLike[str] | bytes
 
 
@@ -106,12 +105,7 @@ def _plan(path: Path, manifest: Manifest, prefer: str, trust_pickle: bool) -> di
         raise ModelIntegrityError(f"{path / MANIFEST}: lists neither topic nor tone model files; the version is damaged")
     pickled_only = sorted(n for n in plan.values() if n.endswith(".joblib"))
     if pickled_only and not trust_pickle:
-        why = (f"format {manifest['format_version']}, written before skops files existed"
-               if manifest["format_version"] < 2 else f"its manifest lists no .skops file for {'it' if len(pickled_only) == 1 else 'them'}")
-        raise UnsafeModelError(
-            f"{path}: offers only pickle for {', '.join(pickled_only)} ({why}); unpickling runs any code the file "
-            f"contains, so it is refused by default; if you trust whoever wrote this folder, pass {TRUST_PICKLE_HINT}, "
-            "or re-save the model with this artclf to get skops files")
+        raise pickle_only_refusal(path, manifest, pickled_only)
     return plan
 
 
