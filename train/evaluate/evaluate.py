@@ -65,5 +65,6 @@ def score_model(loaded: Any, records: Sequence[Any]) -> dict[str, Any]:
     from train.evaluate.metrics import evaluate_predictions
 
     labels = model_labels(loaded)
-    result = evaluate_predictions(records, loaded.predict([r.text for r in records]), labels.topics, labels.tone)
+    result = evaluate_predictions(records, loaded.predict([r.text for r in records]), labels.topics, labels.tone,
+                                  getattr(loaded, "topic_mode", "multilabel"))
     return {"model": str(loaded.path), "version": loaded.version, **result}

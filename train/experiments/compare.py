@@ -100,7 +100,7 @@ def score_fold(cfg: Config, records: Sequence[Any], fold: Fold) -> dict[str, Any
     fitted = fit_models([r.text for r in train], [r.topics for r in train], [r.tone for r in train], cfg)
     fit_s = time.perf_counter() - start
     predictions = ArticleModel(fitted.topic, fitted.tone, describe_fit(cfg, fitted, provenance=False)).predict(texts)
-    metrics = evaluate_predictions(test, predictions, cfg.labels.topics, cfg.labels.tone)
+    metrics = evaluate_predictions(test, predictions, cfg.labels.topics, cfg.labels.tone, cfg.topic.mode)
     t = fitted.timings
     costs: dict[str, dict[str, float]] = {}
     for task, pipeline, own in (
