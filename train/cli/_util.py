@@ -93,6 +93,21 @@ def config_path(path: Path | None) -> Path | None:
     return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
 
 
+CONFIG_HELP = "An experiment config: its train.models_dir is where versions are looked for (unless --models-dir)."
+
+
+def models_dir_for(models_dir: Path | None, config: Path | None) -> Path:
+    """The models folder: --models-dir when given, else the config's train.models_dir (with
+    --config), else ``models``."""
+    if models_dir is not None:
+        return models_dir
+    if config is not None:
+        from train.config import load_config
+
+        return Path(load_config(config).train.models_dir)
+    return Path("models")
+
+
 def format_metrics(result: dict[str, Any]) -> str:
     lines = [f"articles: {result['n']}"]
     if "topic" in result:

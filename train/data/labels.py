@@ -117,8 +117,8 @@ def decode_error(path: Path | str, data: bytes, exc: UnicodeDecodeError, encodin
     encoding = encoding_name(encoding)
     return ArtclfError(
         f"{path}: not valid {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-        f"set the file's encoding with --set data.encoding=latin-1 (or cp1252, ...), re-save it as {encoding}, "
-        "or pass --on-error skip to leave it out"
+        f"set the file's encoding with --set data.encoding=latin-1 (or cp1252, ...; --encoding for predict), "
+        f"re-save it as {encoding}, or pass --on-error skip to leave it out"
     )
 
 

@@ -42,17 +42,18 @@ def looks_like_model(arg: str, models_dir: Path) -> bool:
         return False
 
 
-def file_text(path: Path) -> str:
-    """An article file's text: parsed when in wire format, else taken whole."""
+def file_text(path: Path, encoding: str = "utf-8") -> str:
+    """An article file's text in ``encoding``: parsed when in wire format, else taken whole."""
+    import codecs
+
     from artclf.errors import ArtclfError
-    from train.data.parse import parse_article
+    from train.data.parse import parse_article, read_text
 
     try:
-        raw = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ArtclfError(f"{path}: not valid UTF-8; re-save the file as UTF-8") from None
-    except OSError as exc:
-        raise ArtclfError(f"{path}: cannot read ({exc.strerror})") from None
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ArtclfError(f"--encoding {encoding}: not a text encoding Python knows; e.g. utf-8, latin-1, cp1252") from None
+    raw = read_text(path, encoding)
     try:
         return parse_article(raw, path.stem, str(path)).text
     except ArtclfError:
