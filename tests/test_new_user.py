@@ -468,7 +468,7 @@ def readme_blocks() -> dict[str, str]:
 
 
 @pytest.mark.slow  # three subprocesses each: over 10 s on a busy 2-core machine
-@pytest.mark.parametrize("name", ["own-csv-one-category", "tone-only"])  # subprocesses: over 10 s on a busy 2-core machine
+@pytest.mark.parametrize("name", ["own-csv-one-category", "tone-only"])
 def test_readme_walkthrough_runs_on_a_fresh_clone(tmp_path, name):
     block = readme_blocks()[name]
     shutil.copytree(REPO / "configs", tmp_path / "configs")
