@@ -58,6 +58,8 @@ class Manifest(TypedDict, total=False):
     config_fingerprint: str
     config: dict[str, dict[str, Any]]
     labels: Labels
+    # "multilabel" (absent in older versions) or "multiclass": one topic per article.
+    topic_mode: str
     thresholds: dict[str, dict[str, Any]]
     shared_vectorizer: bool
     topic_scores: str
@@ -103,6 +105,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "config_fingerprint": (_is(str), "a string"),
     "config": (_is(dict), "an object"),
     "labels": (_is_labels, '{"topics": [names], "tone": [names]}'),
+    "topic_mode": (lambda v: v in ("multilabel", "multiclass"), '"multilabel" or "multiclass"'),
     "thresholds": (lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()), "an object of label -> object"),
     "shared_vectorizer": (_is(bool), "true or false"),
     "topic_scores": (_is(str), "a string"),

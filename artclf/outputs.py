@@ -10,7 +10,7 @@ from artclf.text import is_blank
 
 __all__ = ["PREDICT_KEYS", "PROBA_KEYS", "answer_with_empties", "empty_result", "pick"]
 
-PREDICT_KEYS = ("topics", "tone", "empty")
+PREDICT_KEYS = ("topics", "topic", "tone", "empty")
 PROBA_KEYS = ("topic_scores", "tone_scores", "empty")
 
 

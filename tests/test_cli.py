@@ -138,10 +138,17 @@ def test_labels_for_unknown_article_or_label(corpus):
     labels.write_text(original + '{"id": "ghost", "topics": [], "tone": "neutral"}\n')
     n = len(original.splitlines()) + 1
     assert_one_line_error(run("build-dataset", corpus["config"]), f"labels.jsonl:{n}: label for unknown article 'ghost'")
+    # Labels the config does not list: an error with labels.unlisted = "error"; by default ("auto")
+    # a near miss of a configured name is one too, and anything else is dropped with a count.
+    strict = ("--set", "labels.unlisted=error")
     labels.write_text(original.replace('"tone": "neutral"', '"tone": "meh"', 1))
-    assert_one_line_error(run("build-dataset", corpus["config"]), "unknown tone 'meh'")
+    assert_one_line_error(run("build-dataset", corpus["config"], *strict), "unknown tone 'meh'")
+    labels.write_text(original.replace('"tone": "neutral"', '"tone": "neutrl"', 1))
+    assert_one_line_error(run("build-dataset", corpus["config"]), "unknown tone 'neutrl'", "did you mean 'neutral'")
     labels.write_text(original.replace('"topics": []', '"topics": ["sport"]', 1))
-    assert_one_line_error(run("build-dataset", corpus["config"]), "unknown topic label(s) sport")
+    assert_one_line_error(run("build-dataset", corpus["config"], *strict), "unknown topic label(s) sport")
+    result = run("build-dataset", corpus["config"])
+    assert result.exit_code == 0 and "dropped (articles): sport (1)" in result.output
 
 
 def test_bad_config_key_and_type(corpus):

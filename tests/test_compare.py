@@ -232,6 +232,7 @@ def test_shipped_configs_set_only_what_differs_and_say_why(name):
     default = load_config(REPO / "configs" / "default.toml").to_dict()
     raw = tomllib.loads(text)
     assert raw
+    assert raw.pop("extends") == "default.toml"
     for section, table in raw.items():
         for key, value in table.items():
             assert default[section][key] != value, f"{name}.toml sets {section}.{key} to its default"

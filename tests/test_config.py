@@ -8,8 +8,10 @@ from artclf.errors import ArtclfError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_default_toml_equals_schema_defaults():
-    assert load_config(REPO / "configs" / "default.toml").to_dict() == Config().to_dict()
+def test_default_toml_equals_schema_defaults(monkeypatch):
+    # Paths in the file are relative to configs/; from the repository they resolve to the defaults.
+    monkeypatch.chdir(REPO)
+    assert load_config(Path("configs") / "default.toml").to_dict() == Config().to_dict()
     # ... and lists every key, so the file is the one place to read all of them.
     import tomllib
 

@@ -88,9 +88,17 @@ def test_folder_per_label_source(tmp_path):
     rows = {r.id: r for split in load_splits(result.path).values() for r in split}
     assert rows["energy/000"].topics == ("energy",) and rows["none/003"].topics == ()
     assert rows["energy/000"].topic_source == "folder:energy"
-    (root / "sports").mkdir()
-    with pytest.raises(ArtclfError, match="folder name 'sports' is not a known topics label"):
+    (root / "Energy").mkdir()
+    with pytest.raises(ArtclfError, match="folder name 'Energy' is not a known topics label.*did you mean 'energy'"):
         build_dataset(cfg)
+    (root / "Energy").rmdir()
+    (root / "sports").mkdir()
+    (root / "sports" / "x.txt").write_text("Match report\n\nThe team won the match.\n")
+    strict = config_for(tmp_path, "folders", root, '[labels]\ntone = []\nunlisted = "error"\n')
+    with pytest.raises(ArtclfError, match="folder name 'sports' is not a known topics label"):
+        build_dataset(strict)
+    # By default a folder for a label the config leaves out is dropped, with a count.
+    assert build_dataset(cfg).report["unlisted_labels_dropped"] == {"topics": {"sports": 1}}
 
 
 def test_hub_source_code_path_with_a_local_script_free_dataset(tmp_path):

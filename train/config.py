@@ -8,8 +8,10 @@ key and the file (or the override) they came from.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import hashlib
+import os
 import json
 import math
 import re
@@ -33,15 +35,22 @@ def param(
     finite: bool = False,
     hint: str = "",
     check: typing.Callable[[Any], str | None] | None = None,
+    path: bool = False,
+    default_factory: typing.Callable[[], Any] | None = None,
 ) -> Any:
     """A config field with its constraint declared beside it (as scikit-learn declares
     ``_parameter_constraints`` beside ``__init__``): allowed choices for a string, an interval
     for a number (``low_open``/``high_open`` exclude the bound), or a ``check`` returning a
-    problem. :func:`load_config` validates every field from these declarations, once."""
-    return field(default=default, metadata={
+    problem. :func:`load_config` validates every field from these declarations, once.
+    ``path=True`` marks a file or folder: set in a config file, a relative value is relative to
+    that file's folder."""
+    metadata = {
         "choices": choices, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
-        "finite": finite, "hint": hint, "check": check,
-    })
+        "finite": finite, "hint": hint, "check": check, "path": path,
+    }
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -50,18 +59,23 @@ class DataConfig:
     # folder of them) read with datasets.load_dataset and the [columns] mapping; "folders": one
     # sub-folder of .txt articles per label (as in BBC News); "hub": a Hugging Face Hub dataset name.
     format: str = param("seeds", choices=("seeds", "jsonl", "csv", "parquet", "folders", "hub"))
-    source: str = "seeds"
+    # Paths (source, labels, rules, dataset_dir) set in a config file are relative to that file's
+    # folder; the built-in defaults and --set values are relative to the current directory.
+    source: str = param("seeds", path=True)
     # Gold labels by article id; "" when the source carries its own labels (or has none).
-    labels: str = "seeds/labels.jsonl"
+    labels: str = param("seeds/labels.jsonl", path=True)
     # Keyword/regex labeling rules for articles without a gold label; "" turns them off.
-    rules: str = "configs/rules/lexicons.toml"
+    rules: str = param("configs/rules/lexicons.toml", path=True)
     # Where build-dataset saves the Hugging Face DatasetDict; train rebuilds it when stale.
-    dataset_dir: str = "data/dataset"
+    dataset_dir: str = param("data/dataset", path=True)
     # "folders" format: which task a folder name labels ("topics" or "tone"); a folder named
     # "none" means no topic.
     folder_task: str = param("topics", choices=("topics", "tone"))
     # "hub" format: which split of the Hub dataset to read.
     hub_split: str = "train"
+    # The text encoding of every text source (article files, label files, JSONL and CSV tables),
+    # any name Python knows ("latin-1", "cp1252", "utf-16"). "utf-8" also accepts a leading BOM.
+    encoding: str = param("utf-8", check=lambda v: _encoding_problem(v))
 
 
 @dataclass(frozen=True)
@@ -78,12 +92,36 @@ class ColumnsConfig:
     topics_separator: str = ";"
 
 
+# One line per seed label, condensed from the labeling guidelines in seeds/README.md; the model
+# card shows the definition of each configured label.
+SEED_DEFINITIONS = {
+    "diplomacy": "relations between states or international bodies: talks, summits, visits, treaties, "
+    "ambassadors, sanctions or recognition as foreign-policy tools (not domestic politics, not company deals)",
+    "energy": "production, supply, trade, prices, infrastructure or policy of oil, gas, coal, nuclear, "
+    "hydrogen, electricity or renewables (not a passing mention)",
+    "territory": "sovereignty or control over land or sea: borders, disputed islands or regions, claims, "
+    "annexation, occupation, secession, maritime boundaries (not a passing mention)",
+    "positive": "agreement, progress, cooperation, growth, success",
+    "neutral": "factual, or positive and negative roughly balanced",
+    "negative": "conflict, dispute, failure, loss, threat, criticism",
+}
+
+
 @dataclass(frozen=True)
 class LabelsConfig:
-    # The multi-label head ("topic") and the multiclass head ("tone"). An empty list skips that
-    # task, which is how the benchmarks train one multiclass or one multi-label model.
+    # The topic head (multi-label, or one topic per article with topic.mode = "multiclass") and the
+    # tone head (multiclass). An empty list switches that task off everywhere: its labels in the
+    # data are ignored, its rules skipped, and the model has no such head.
     topics: tuple[str, ...] = ("diplomacy", "energy", "territory")
     tone: tuple[str, ...] = ("positive", "neutral", "negative")
+    # Labels in the data that are not in the lists above, for a task that is on:
+    # "drop": removed, with a count per label in the dataset report (train a subset of the labels);
+    # "error": the first one is an error naming its file and line;
+    # "auto": drop, except that a name close to a configured one (a likely typo) is an error.
+    unlisted: str = param("auto", choices=("auto", "drop", "error"))
+    # label -> one-line definition, shown in the model card ([labels.definitions] in TOML).
+    # Definitions of labels that are not configured are ignored.
+    definitions: dict[str, str] = param(None, default_factory=lambda: dict(SEED_DEFINITIONS))
 
 
 @dataclass(frozen=True)
@@ -146,6 +184,10 @@ class TopicConfig:
     # and on rare labels it is usually far below 0 and floods the output with false positives
     # (Yang 2001's SCut.FBR). On Reuters-21578 (90 categories) it took micro-F1 from 0.850 to 0.886.
     threshold_min_f1: float = param(0.3, low=0.0, high=1.0, hint="an F1")
+    # "multilabel": one binary model per topic, an article may have any number of topics (or none);
+    # "multiclass": exactly one topic per article (BBC-style categories), one softmax model over the
+    # configured topics; every article needs exactly one topic, and no threshold is tuned.
+    mode: str = param("multilabel", choices=("multilabel", "multiclass"))
 
 
 @dataclass(frozen=True)
@@ -167,7 +209,8 @@ class ToneConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = param(13, low=0, high=2**32 - 1)
-    models_dir: str = "models"
+    # Where versions are saved; `predict`, `evaluate` and `models` read it with --config.
+    models_dir: str = param("models", path=True)
     # "float32" halves the stored coefficients at no measurable accuracy cost (see BENCHMARKS.md).
     coef_dtype: str = param("float64", choices=("float64", "float32"))
     # Fraction of each linear model's non-zero weights kept, largest magnitude first; below 1 the
@@ -188,6 +231,16 @@ class AugmentConfig:
 
 
 @dataclass(frozen=True)
+class CardConfig:
+    """What the model card says the model is for; "" or [] leave the generic text."""
+
+    # e.g. "Routing BBC-style news into five desks"; "" = a sentence generated from the labels.
+    intended_use: str = ""
+    # Known limitations of this model and its data, one per entry, listed before the generic ones.
+    limitations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     columns: ColumnsConfig = field(default_factory=ColumnsConfig)
@@ -198,6 +251,7 @@ class Config:
     topic: TopicConfig = field(default_factory=TopicConfig)
     tone: ToneConfig = field(default_factory=ToneConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    card: CardConfig = field(default_factory=CardConfig)
     # Not a key: where the config came from, for messages and the saved manifest.
     name: str = field(default="default", compare=False)
 
@@ -206,7 +260,8 @@ class Config:
         out: dict[str, dict[str, Any]] = {}
         for section in _SECTIONS:
             values = dataclasses.asdict(getattr(self, section))
-            out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+            out[section] = {k: list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v
+                            for k, v in values.items()}
         return out
 
     def fingerprint(self) -> str:
@@ -215,25 +270,57 @@ class Config:
         return hashlib.sha256(blob).hexdigest()
 
 
-_SECTIONS: tuple[str, ...] = ("data", "columns", "labels", "split", "augment", "features", "topic", "tone", "train")
+_SECTIONS: tuple[str, ...] = ("data", "columns", "labels", "split", "augment", "features", "topic", "tone", "train", "card")
 # Keys that moved: named in the error, so an old config is fixed in one edit.
 _MOVED: dict[tuple[str, str], str] = {("train", "short_views"): "augment.short_views"}
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a TOML experiment file (or none, for the defaults) and apply ``--set`` overrides."""
-    raw: dict[str, Any] = {}
+    """Read a TOML experiment file (or none, for the defaults) and apply ``--set`` overrides.
+
+    A file may start with ``extends = "other.toml"`` (relative to the file): the other file's
+    settings come first and this file's replace them, key by key (chains are allowed; a cycle is
+    an error naming the files). Paths set in a file are relative to that file's folder.
+    """
+    values: dict[str, dict[str, tuple[Any, str]]] = {}
     name = "default"
-    origin = "built-in defaults"
     if path is not None:
         path = Path(path)
-        origin = str(path)
         name = path.stem
-        raw = read_toml(path, "config", "config file not found; pass an existing .toml file")
-    values = _collect(raw, origin)
+        values = _read_chain(path, [])
     for text in overrides or []:
         (section, key), value = parse_override(text)
-        values.setdefault(section, {})[key] = (_check_value(section, key, value, f"--set {text}"), f"--set {text}")
+        checked = _check_value(section, key, value, f"--set {text}")
+        values.setdefault(section, {})[key] = (_merged(values, section, key, checked), f"--set {text}")
     return _build(values, name)
+
+
+def _merged(values: dict[str, dict[str, tuple[Any, str]]], section: str, key: str, value: Any) -> Any:
+    """A table value ([labels.definitions]) adds to the one it overrides; anything else replaces it."""
+    before = values.get(section, {}).get(key, (None, ""))[0]
+    return {**before, **value} if isinstance(value, dict) and isinstance(before, dict) else value
+
+
+def _read_chain(path: Path, chain: list[Path]) -> dict[str, dict[str, tuple[Any, str]]]:
+    """The settings of ``path`` on top of those of the file it extends (recursively)."""
+    key = Path(os.path.normpath(os.path.abspath(path)))
+    if key in chain:
+        cycle = " -> ".join(str(p) for p in [*chain[chain.index(key):], key])
+        raise ArtclfError(f"{path}: extends itself through {cycle}; remove one of the extends lines")
+    raw = read_toml(path, "config", "config file not found; pass an existing .toml file")
+    base = raw.pop("extends", None)
+    values: dict[str, dict[str, tuple[Any, str]]] = {}
+    if base is not None:
+        if not isinstance(base, str) or not base:
+            raise ArtclfError(f'{path}: extends must be a file name such as "default.toml", got {base!r}')
+        parent = path.parent / base
+        if not parent.is_file():
+            raise ArtclfError(f"{path}: extends {base!r}, but {parent} does not exist; "
+                              "the name is relative to this file's folder")
+        values = _read_chain(parent, [*chain, key])
+    for section, table in _collect(raw, str(path), path.parent).items():
+        for name, (value, origin) in table.items():
+            values.setdefault(section, {})[name] = (_merged(values, section, name, value), origin)
+    return values
 
 
 def read_toml(path: Path, what: str, missing_hint: str) -> dict[str, Any]:
@@ -269,18 +356,22 @@ def parse_override(text: str) -> tuple[tuple[str, str], Any]:
     return (section, key), value
 
 
-def _collect(raw: dict[str, Any], origin: str) -> dict[str, dict[str, tuple[Any, str]]]:
+def _collect(raw: dict[str, Any], origin: str, folder: Path) -> dict[str, dict[str, tuple[Any, str]]]:
     values: dict[str, dict[str, tuple[Any, str]]] = {}
     for section, table in raw.items():
         if section not in _SECTIONS:
+            hint = "; extends must come before any [section]" if section == "extends" else ""
             raise ArtclfError(
-                f"{origin}: unknown section [{section}]; known sections: {', '.join(_SECTIONS)}"
+                f"{origin}: unknown section [{section}]; known sections: {', '.join(_SECTIONS)}{hint}"
             )
         if not isinstance(table, dict):
             raise ArtclfError(f"{origin}: '{section}' must be a table ([{section}]), not a value")
         for key, value in table.items():
             _check_key(section, key, origin)
             checked = _check_value(section, key, value, origin)
+            if _section_fields(section)[key].metadata.get("path") and checked and not os.path.isabs(checked) \
+                    and not (section == "data" and key == "source" and table.get("format") == "hub"):
+                checked = os.path.normpath(os.path.join(folder, checked))
             values.setdefault(section, {})[key] = (checked, origin)
     return values
 
@@ -341,13 +432,26 @@ def _check_value(section: str, key: str, value: Any, origin: str) -> Any:
         ):
             raise ArtclfError(f"{where} must be two integers like [1, 2], {got}")
         return tuple(value)
+    if expected == dict[str, str]:
+        if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+            raise ArtclfError(f'{where} must be a table of label = "definition" strings, {got}')
+        return dict(value)
     if expected == tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ArtclfError(f"{where} must be an array of label names, {got}")
+            what = "label names" if section == "labels" else "non-empty strings"
+            raise ArtclfError(f"{where} must be an array of {what}, {got}")
         if len(set(value)) != len(value):
             raise ArtclfError(f"{where} lists a name twice: {value!r}")
         return tuple(value)
     raise AssertionError(f"no type check for {section}.{key}: {expected}")  # a schema bug, not input
+
+
+def _encoding_problem(name: str) -> str | None:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return f"is not a text encoding Python knows, got {name!r}; e.g. utf-8, latin-1, cp1252"
+    return None
 
 
 def _token_pattern_problem(pattern: str) -> str | None:
@@ -428,6 +532,8 @@ def _relations(config: Config) -> list[tuple[str, str, str | None]]:
          "needs at least two labels (or none, to train no tone model)"),
         ("labels", "topics", None if config.labels.topics or config.labels.tone else
          "and labels.tone are both empty; at least one task needs labels"),
+        ("topic", "mode", None if config.topic.mode == "multilabel" or len(config.labels.topics) != 1 else
+         "multiclass needs at least two labels.topics (one topic alone is a yes/no question: use multilabel)"),
     ]
 
 

@@ -22,9 +22,19 @@ PUBLIC_KEY_HELP = ("Ed25519 public key (PEM) to verify signature.json with; a ve
                    "not verify is refused.")
 
 
+def _one_line_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    text = str(message).strip().splitlines()
+    typer.echo(f"warning: {text[0] if text else category.__name__}", err=True)
+
+
 @contextlib.contextmanager
 def cli_errors() -> Iterator[None]:
-    """Turn expected failures into one line on stderr and exit status 1 (130 on Ctrl-C)."""
+    """Turn expected failures into one line on stderr and exit status 1 (130 on Ctrl-C); Python
+    warnings (a library version mismatch) become one `warning:` line each, without source lines."""
+    import warnings
+
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning
     try:
         yield
     except ArtclfError as exc:
@@ -42,6 +52,42 @@ def cli_errors() -> Iterator[None]:
         hint = "free some disk space" if exc.errno == errno.ENOSPC else "check the path and its permissions"
         typer.echo(f"error: {where}{exc.strerror or exc}; {hint}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        warnings.showwarning = shown
+
+
+class StagePrinter:
+    """The CLI's progress callback for library calls: one line per stage on stderr; on a terminal,
+    counted steps (threshold folds) draw a progress bar instead. ``quiet`` prints nothing."""
+
+    def __init__(self, quiet: bool = False, stream: Any = None) -> None:
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._bar: Any = None
+
+    def __call__(self, stage: str, message: str, done: int | None = None, total: int | None = None) -> None:
+        if self.quiet:
+            return
+        if total and self.tty:
+            if self._bar is None:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=total, desc=stage, unit="fold", leave=False, file=self.stream)
+            self._bar.n = done or 0
+            self._bar.refresh()
+            if done == total:
+                self.close()
+            return
+        if total and done not in (0, None) and done != total:
+            return  # plain output: the first and last step of a count, not every one
+        self.close()
+        print(f"{stage}: {message}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def config_path(path: Path | None) -> Path | None:
@@ -51,23 +97,46 @@ def config_path(path: Path | None) -> Path | None:
     return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
 
 
+CONFIG_HELP = "An experiment config: its train.models_dir is where versions are looked for (unless --models-dir)."
+
+
+def models_dir_for(models_dir: Path | None, config: Path | None) -> Path:
+    """The models folder: --models-dir when given, else the config's train.models_dir (with
+    --config), else ``models``."""
+    if models_dir is not None:
+        return models_dir
+    if config is not None:
+        from train.config import load_config
+
+        return Path(load_config(config).train.models_dir)
+    return Path("models")
+
+
 def format_metrics(result: dict[str, Any]) -> str:
     lines = [f"articles: {result['n']}"]
     if "topic" in result:
         topic = result["topic"]
-        lines.append(
-            f"\ntopic  micro-F1 {topic['micro_f1']:.3f}  macro-F1 {topic['macro_f1']:.3f}  samples-F1 {topic['samples_f1']:.3f}"
-            f"  hamming {topic['hamming_loss']:.3f}  subset-acc {topic['subset_accuracy']:.3f}"
-        )
+        if "accuracy" in topic:  # multiclass topics: one per article
+            lines.append(f"\ntopic  accuracy {topic['accuracy']:.3f}  macro-F1 {topic['macro_f1']:.3f}  (one topic per article)")
+        else:
+            lines.append(
+                f"\ntopic  micro-F1 {topic['micro_f1']:.3f}  macro-F1 {topic['macro_f1']:.3f}  samples-F1 {topic['samples_f1']:.3f}"
+                f"  hamming {topic['hamming_loss']:.3f}  subset-acc {topic['subset_accuracy']:.3f}"
+            )
         lines.append(_per_label_table("topic", topic["per_label"]))
+        if "confusion_matrix" in topic:
+            lines.append(_confusion(topic["confusion_matrix"]))
     if "tone" in result:
         tone = result["tone"]
         lines.append(f"\ntone   accuracy {tone['accuracy']:.3f}  macro-F1 {tone['macro_f1']:.3f}")
         lines.append(_per_label_table("tone", tone["per_label"]))
-        cm = tone["confusion_matrix"]
-        rows = [[f"true {label}"] + row for label, row in zip(cm["labels"], cm["matrix"])]
-        lines.append("\n" + table(rows, [""] + [f"pred {label}" for label in cm["labels"]]))
+        lines.append(_confusion(tone["confusion_matrix"]))
     return "\n".join(lines)
+
+
+def _confusion(cm: dict[str, Any]) -> str:
+    rows = [[f"true {label}"] + row for label, row in zip(cm["labels"], cm["matrix"])]
+    return "\n" + table(rows, [""] + [f"pred {label}" for label in cm["labels"]])
 
 
 def _per_label_table(task: str, per_label: dict[str, dict[str, Any]]) -> str:

@@ -31,7 +31,8 @@ def build_dataset_cli(
 def format_summary(path: Path, report: dict) -> str:
     counts = report["counts"]
     splits = [s for s in counts if counts[s]["n"]]
-    labels = list(next(iter(counts.values()))["topics"]) + ["(no topic)"]
+    first = next(iter(counts.values()))
+    labels = list(first["topics"]) + (["(no topic)"] if "no_topic" in first else [])
     tones = list(next(iter(counts.values()))["tone"])
     rows = [["articles"] + [counts[s]["n"] for s in splits]]
     for label in labels:
@@ -45,6 +46,7 @@ def format_summary(path: Path, report: dict) -> str:
         lines.append(f"near-duplicate pairs kept in one split: {len(report['near_duplicate_pairs'])}")
     if report["unlabeled_articles"]:
         lines.append(f"articles without a label (not used): {len(report['unlabeled_articles'])}")
+    lines += unlisted_lines(report)
     rules = report.get("rule_report")
     if rules:
         rows = [
@@ -61,6 +63,19 @@ def format_summary(path: Path, report: dict) -> str:
     for warning in report["warnings"]:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)
+
+
+def unlisted_lines(report: dict) -> list[str]:
+    """What the labels the config leaves out cost: dropped labels, articles, ignored rules."""
+    lines = []
+    for task, dropped in (report.get("unlisted_labels_dropped") or {}).items():
+        listed = ", ".join(f"{name} ({n})" for name, n in dropped.items())
+        lines.append(f"{task} labels not in labels.{task}, dropped (articles): {listed}")
+    if report.get("articles_dropped_unlisted"):
+        lines.append(f"articles left out because their only label was dropped: {report['articles_dropped_unlisted']}")
+    if report.get("rules_ignored"):
+        lines.append(f"labeling rules for labels not configured, ignored: {len(report['rules_ignored'])}")
+    return lines
 
 
 def _pct(x: float | None) -> str:

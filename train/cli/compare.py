@@ -27,6 +27,9 @@ def compare_cli(
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
     runs_dir: Path = typer.Option(Path("runs"), help="Where runs and the result cache live."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Refit every config even when cached."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a key in every config, e.g. --set features.min_df=3 (repeatable)."),
+    set_for: Optional[list[str]] = typer.Option(
+        None, "--set-for", help="Override a key in one config: --set-for NAME::key=value; NAME is its file stem, path or 1-based position (repeatable)."),
 ) -> None:
     """Compare experiment configs on identical cross-validation folds, with significance tests."""
     with cli_errors():
@@ -40,6 +43,7 @@ def compare_cli(
             result = compare(
                 targets, folds=folds, repeats=repeats, n_jobs=n_jobs, seed=seed, runs_dir=runs_dir,
                 backend=backend, scheduler=scheduler, progress=sys.stderr.isatty(), use_cache=not no_cache,
+                overrides=set_ or [], per_config=[_split_set_for(text) for text in set_for or []],
             )
         written = write_report(result, report) if report else None
         if json_:
@@ -48,3 +52,12 @@ def compare_cli(
             typer.echo(format_text(result))
             if written:
                 typer.echo(f"\nreport: {written[0]}  chart: {written[1]}")
+
+
+def _split_set_for(text: str) -> tuple[str, str]:
+    from artclf.errors import ArtclfError
+
+    name, sep, override = text.partition("::")
+    if not sep or not name or not override:
+        raise ArtclfError(f"--set-for {text}: expected NAME::section.key=value, e.g. --set-for linear_svc::topic.C=4")
+    return name, override

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from train.cli._util import PUBLIC_KEY_HELP, TRUST_PICKLE_HELP, cli_errors, format_metrics
+from train.cli._util import CONFIG_HELP, PUBLIC_KEY_HELP, TRUST_PICKLE_HELP, cli_errors, format_metrics, models_dir_for
 
 
 def evaluate_cli(
@@ -16,12 +16,14 @@ def evaluate_cli(
     data: Optional[Path] = typer.Option(None, help="A saved dataset folder or a labeled .jsonl file."),
     split: str = typer.Option("test", help="Split of a dataset folder to score."),
     json_: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
-    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    models_dir: Optional[Path] = typer.Option(None, help="Where model versions live (default: models, or the --config's train.models_dir)."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     trust_pickle: bool = typer.Option(False, "--trust-pickle", help=TRUST_PICKLE_HELP),
     public_key: Optional[Path] = typer.Option(None, "--public-key", help=PUBLIC_KEY_HELP),
 ) -> None:
     """Evaluate a saved model (default: the latest) and print its metrics."""
     with cli_errors():
+        models_dir = models_dir_for(models_dir, config)
         from train.evaluate.evaluate import evaluate
 
         result = evaluate(model, data, split, models_dir, trust_pickle=trust_pickle, public_key=public_key)

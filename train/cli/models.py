@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
-from train.cli._util import cli_errors, table
+from train.cli._util import CONFIG_HELP, cli_errors, models_dir_for, table
 
 app = typer.Typer(help="List, inspect, compare, alias, remove, audit and sign saved model versions.", no_args_is_help=True)
 
@@ -62,11 +62,13 @@ def format_show(info: dict[str, Any]) -> str:
 
 @app.command("list")
 def list_cli(
-    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    models_dir: Optional[Path] = typer.Option(None, help="Where model versions live (default: models, or the --config's train.models_dir)."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     json_: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List saved versions with their headline test metrics."""
     with cli_errors():
+        models_dir = models_dir_for(models_dir, config)
         from train.store.catalog import list_models
 
         rows = list_models(models_dir)
@@ -74,7 +76,8 @@ def list_cli(
             typer.echo(json.dumps(rows))
             return
         if not rows:
-            typer.echo(f"no model versions in {models_dir}; run `artclf train`")
+            typer.echo(f"no model versions in {models_dir}; run `artclf train`, or pass --models-dir (or --config) "
+                       "with the folder your versions are in")
             return
         typer.echo(
             table(
@@ -92,11 +95,13 @@ def list_cli(
 @app.command("show")
 def show_cli(
     ref: str = typer.Argument(..., help=REF_HELP),
-    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    models_dir: Optional[Path] = typer.Option(None, help="Where model versions live (default: models, or the --config's train.models_dir)."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     summary: bool = typer.Option(False, "--summary", help="Readable summary instead of the manifest as JSON."),
 ) -> None:
     """Print a version's manifest as JSON (metadata, metrics per label, thresholds), or --summary."""
     with cli_errors():
+        models_dir = models_dir_for(models_dir, config)
         from train.store.catalog import show_model
 
         info = show_model(ref, models_dir)
@@ -107,11 +112,13 @@ def show_cli(
 def diff_cli(
     a: str = typer.Argument(..., help=REF_HELP),
     b: str = typer.Argument(..., help=REF_HELP),
-    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    models_dir: Optional[Path] = typer.Option(None, help="Where model versions live (default: models, or the --config's train.models_dir)."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     json_: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Config keys, metrics, thresholds and provenance that differ between two versions."""
     with cli_errors():
+        models_dir = models_dir_for(models_dir, config)
         from train.store.diff import diff_versions
 
         result = diff_versions(a, b, models_dir)
@@ -131,10 +138,12 @@ def diff_cli(
 def promote_cli(
     ref: str = typer.Argument(..., help=REF_HELP),
     alias: str = typer.Option(..., "--alias", help="The alias to point at this version, e.g. production."),
-    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    models_dir: Optional[Path] = typer.Option(None, help="Where model versions live (default: models, or the --config's train.models_dir)."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Point an alias (e.g. production) at a version; apps then load it by that name."""
     with cli_errors():
+        models_dir = models_dir_for(models_dir, config)
         from train.store.aliases import promote
 
         version, previous = promote(ref, alias, models_dir)
@@ -145,11 +154,13 @@ def promote_cli(
 @app.command("remove")
 def remove_cli(
     ref: str = typer.Argument(..., help=REF_HELP),
-    models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
+    models_dir: Optional[Path] = typer.Option(None, help="Where model versions live (default: models, or the --config's train.models_dir)."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete a version (asks first; refuses a version an alias points at)."""
     with cli_errors():
+        models_dir = models_dir_for(models_dir, config)
         from artclf.refs import resolve_ref
         from train.store.versions import remove_version
 

@@ -25,7 +25,7 @@ from artclf.errors import ArtclfError
 from artclf.text import article_text, is_blank
 from train.fsutil import file_lock, pid_alive
 from train.data.inputs import PartialLabel, read_source
-from train.data.labels import check_label, read_jsonl, read_labels
+from train.data.labels import Unlisted, check_label, read_jsonl, read_labels
 from train.data.weak import fired_rules, load_rules, rule_report, weak_tone, weak_topics
 from train.data.split import SPLITS, iterative_stratification, time_split
 
@@ -59,6 +59,8 @@ class BuildResult:
     report: dict[str, Any]
     skipped: list[str] = field(default_factory=list)
     rebuilt: bool = True
+    # Why it was rebuilt or reused, in words (for progress lines).
+    reason: str = ""
 
 
 def input_fingerprint(config: Config) -> str:
@@ -67,7 +69,11 @@ def input_fingerprint(config: Config) -> str:
     digest = hashlib.sha256()
     digest.update(f"builder={BUILDER_VERSION}".encode())
     sections = config.to_dict()
-    digest.update(json.dumps({k: sections[k] for k in ("data", "columns", "labels", "split")}, sort_keys=True).encode())
+    # Definitions only reach the model card; the topic mode decides which labels are valid.
+    described = {k: sections[k] for k in ("data", "columns", "labels", "split")}
+    described["labels"] = {k: v for k, v in described["labels"].items() if k != "definitions"}
+    described["topic_mode"] = config.topic.mode
+    digest.update(json.dumps(described, sort_keys=True).encode())
     source = Path(config.data.source)
     if config.data.format != "hub":
         files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
@@ -94,51 +100,82 @@ def records_fingerprint(splits: dict[str, Sequence[Record]]) -> str:
 def dataset_is_current(config: Config, fingerprint: str | None = None) -> bool:
     """Whether the saved dataset was built from these inputs (``fingerprint``: input_fingerprint
     of the config, when the caller already has it)."""
+    return stale_reason(config, fingerprint) is None
+
+
+def stale_reason(config: Config, fingerprint: str | None = None) -> str | None:
+    """Why the saved dataset cannot be reused (None when it can)."""
     if config.data.format == "hub":
-        return False
+        return "a Hub source is read again every time"
     info = Path(config.data.dataset_dir) / BUILD_INFO
     try:
         saved = json.loads(info.read_text())
     except (OSError, ValueError):
-        return False
-    return saved.get("input_fingerprint") == (fingerprint or input_fingerprint(config))
+        return f"no dataset built yet in {config.data.dataset_dir}"
+    if saved.get("builder_version") != BUILDER_VERSION:
+        return "it was built by an older artclf"
+    if saved.get("input_fingerprint") != (fingerprint or input_fingerprint(config)):
+        return "the articles, labels, rules or [data]/[columns]/[labels]/[split] settings changed since it was built"
+    return None
 
 
 def label_articles(config: Config, on_error: str = "stop") -> tuple[list[Record], dict[str, Any]]:
     """Read the source, join gold labels, fill missing labels with rules; return records and a
-    summary (unlabeled ids, skipped files, rule report)."""
+    summary (unlabeled ids, skipped files, rule report, labels dropped as unlisted).
+
+    A task that is off (``labels.topics = []`` or ``labels.tone = []``) is ignored: its labels in the
+    data, its rules and its report entries. Labels the config does not list follow
+    ``labels.unlisted``; an article left without its only label (multiclass topics, or a tone) by
+    dropping is left out and counted. With ``topic.mode = "multiclass"`` every article needs exactly
+    one topic: a gold label with none or several is an error naming its line."""
+    labels = config.labels
+    need_topics, need_tone = bool(labels.topics), bool(labels.tone)
+    multiclass = config.topic.mode == "multiclass"
+    unlisted = Unlisted(labels)
     items = read_source(config, on_error)
     ids = [a.id for a in items.articles]
     known = set(ids)
     partial: dict[str, PartialLabel] = {}
     for article_id, label in items.labels.items():
-        partial[article_id] = _checked_partial(label, config.labels)
+        partial[article_id] = _checked_partial(label, labels, unlisted)
     if config.data.labels:
         # A label for an article skipped as unreadable is fine: the article is simply not used.
-        gold = read_labels(Path(config.data.labels), config.labels, known | items.skipped_ids)
+        gold = read_labels(Path(config.data.labels), labels, known | items.skipped_ids, unlisted, config.data.encoding)
         for article_id, label in gold.items():
             if article_id in known:
-                partial[article_id] = PartialLabel(label.topics, label.tone or None, label.source)
-    rules = load_rules(Path(config.data.rules), config.labels) if config.data.rules else []
-    need_tone = bool(config.labels.tone)
+                partial[article_id] = PartialLabel(label.topics, label.tone or None, label.source, label.where,
+                                                   label.dropped_topics, label.dropped_tone)
+    ignored_rules: list[str] = []
+    rules = load_rules(Path(config.data.rules), labels, ignored_rules) if config.data.rules else []
+    default_tone = "neutral" if "neutral" in labels.tone else ""
 
-    records, unlabeled, fired_all, gold_all = [], [], [], []
+    records, unlabeled, dropped, fired_all, gold_all = [], [], [], [], []
     for article in items.articles:
         label = partial.get(article.id, PartialLabel(None, None, ""))
         fired = fired_rules(rules, article.text) if rules else {}
         fired_all.append(fired)
-        gold_complete = label.topics is not None and (label.tone is not None or not need_tone)
-        gold_all.append((label.topics, label.tone or "") if gold_complete else None)
-        topics, topic_source = label.topics, label.source
-        tone, tone_source = label.tone or "", label.source
+        topics, topic_source = (label.topics, label.source) if need_topics else ((), "")
+        tone, tone_source = (label.tone or "", label.source) if need_tone else ("", "")
+        gold_complete = topics is not None and (label.tone is not None or not need_tone)
+        gold_all.append((topics, label.tone or "") if gold_complete else None)
+        if (multiclass and label.dropped_topics and not topics) or (need_tone and label.dropped_tone):
+            dropped.append(article.id)  # its only label is one the config leaves out
+            continue
+        if multiclass and topics is not None and len(topics) != 1:
+            raise ArtclfError(
+                f"{label.where or article.id}: {len(topics)} topics ({', '.join(topics) or 'none'}), but "
+                'topic.mode = "multiclass" needs exactly one per article; fix the label, or use topic.mode = "multilabel"'
+            )
         if topics is None and rules:
-            topics, topic_source = weak_topics(rules, fired, config.labels.topics)
+            topics, topic_source = weak_topics(rules, fired, labels.topics)
+            if multiclass and len(topics) != 1:
+                topics = None  # the rules do not decide one category
         if need_tone and label.tone is None and rules:
-            tone, tone_source = weak_tone(rules, fired)
+            tone, tone_source = weak_tone(rules, fired, default_tone)
         if topics is None or (need_tone and not tone):
             unlabeled.append(article.id)
             continue
-        sources = {topic_source, tone_source} if need_tone else {topic_source}
+        sources = [s for s, on in ((topic_source, need_topics), (tone_source, need_tone)) if on]
         records.append(
             Record(
                 id=article.id,
@@ -150,26 +187,57 @@ def label_articles(config: Config, on_error: str = "stop") -> tuple[list[Record]
                 else "mixed" if any(x.startswith("rules") for x in sources) else sorted(sources)[0],
                 published=article.published,
                 topic_source=topic_source,
-                tone_source=tone_source if need_tone else "",
+                tone_source=tone_source,
             )
         )
+    _check_configured_labels_occur(config, records, unlisted)
     summary = {
         "unlabeled": unlabeled,
         "skipped": items.skipped,
-        "rule_report": rule_report(rules, fired_all, gold_all, config.labels) if rules else None,
+        "rule_report": rule_report(rules, fired_all, gold_all, labels) if rules else None,
+        "unlisted_labels": unlisted.report(),
+        "dropped_unlisted": dropped,
+        "ignored_rules": ignored_rules,
     }
     return records, summary
 
 
-def _checked_partial(label: PartialLabel, labels: LabelsConfig) -> PartialLabel:
-    if label.topics is not None:
-        unknown = sorted(set(label.topics) - set(labels.topics))
+def _check_configured_labels_occur(config: Config, records: Sequence[Record], unlisted: Unlisted) -> None:
+    """When labels were dropped as unlisted and no article kept a configured one, the label list
+    does not describe this data at all: say so rather than train on nothing."""
+    for task, names in (("topics", config.labels.topics), ("tone", config.labels.tone)):
+        found = unlisted.counts[task]
+        if not names or not found:
+            continue
+        present = any(r.topics for r in records) if task == "topics" else any(r.tone for r in records)
+        if not present:
+            raise ArtclfError(
+                f"{config.data.labels or config.data.source}: none of labels.{task} ({', '.join(names)}) occurs in the data; "
+                f"its {task} labels are {', '.join(sorted(found))}; list those in labels.{task}"
+            )
+
+
+def _checked_partial(label: PartialLabel, labels: LabelsConfig, unlisted: Unlisted | None = None) -> PartialLabel:
+    topics, tone = label.topics, label.tone
+    dropped_topics = dropped_tone = False
+    if not labels.topics:
+        topics = ()
+    elif topics is not None and unlisted is not None:
+        kept = unlisted.keep("topics", topics, label.where)
+        topics, dropped_topics = tuple(kept), len(kept) < len(topics)
+    if not labels.tone:
+        tone = None
+    elif tone is not None and unlisted is not None:
+        tone = (unlisted.keep("tone", [tone], label.where) or [None])[0]
+        dropped_tone = tone is None
+    if topics is not None:
+        unknown = sorted(set(topics) - set(labels.topics))
         if unknown:
             raise ArtclfError(f"{label.where}: unknown topic label(s) {', '.join(unknown)}; known topics: {', '.join(labels.topics)}")
-    if label.tone is not None and labels.tone and label.tone not in labels.tone:
-        raise ArtclfError(f"{label.where}: unknown tone {label.tone!r}; known tones: {', '.join(labels.tone)}")
-    ordered = tuple(t for t in labels.topics if t in label.topics) if label.topics is not None else None
-    return PartialLabel(ordered, label.tone, label.source, label.where)
+    if tone is not None and labels.tone and tone not in labels.tone:
+        raise ArtclfError(f"{label.where}: unknown tone {tone!r}; known tones: {', '.join(labels.tone)}")
+    ordered = tuple(t for t in labels.topics if t in topics) if topics is not None else None
+    return PartialLabel(ordered, tone, label.source, label.where, dropped_topics, dropped_tone)
 
 
 def build_dataset(config: Config, on_error: str = "stop", force: bool = True) -> BuildResult:
@@ -177,10 +245,12 @@ def build_dataset(config: Config, on_error: str = "stop", force: bool = True) ->
     out_dir = Path(config.data.dataset_dir)
     # Hashing every source file is the costly part of the staleness check: do it once per build.
     inputs = input_fingerprint(config)
-    if not force and dataset_is_current(config, inputs):
+    reason = "asked to build" if force else stale_reason(config, inputs)
+    if reason is None:
         info = json.loads((out_dir / BUILD_INFO).read_text())
         report = json.loads((out_dir / REPORT).read_text())
-        return BuildResult(out_dir, info["fingerprint"], report["counts"], report, rebuilt=False)
+        return BuildResult(out_dir, info["fingerprint"], report["counts"], report, rebuilt=False,
+                           reason="its articles, labels, rules and settings are unchanged")
 
     records, summary = label_articles(config, on_error)
     if not records:
@@ -198,6 +268,11 @@ def build_dataset(config: Config, on_error: str = "stop", force: bool = True) ->
     fingerprint = records_fingerprint(splits)
     report = dataset_report(splits, config.labels, removed, pairs, records, summary["unlabeled"], summary["skipped"])
     report["rule_report"] = summary["rule_report"]
+    # Labels the config leaves out (labels.unlisted): per task, label -> articles it was dropped from.
+    report["unlisted_labels_dropped"] = summary["unlisted_labels"]
+    report["articles_dropped_unlisted"] = len(summary["dropped_unlisted"])
+    # Shipped rules for labels not configured (or a task that is off) are not used.
+    report["rules_ignored"] = summary["ignored_rules"]
     report["weak_dropped_near_test"] = dropped
     info = {
         "builder_version": BUILDER_VERSION,
@@ -207,7 +282,7 @@ def build_dataset(config: Config, on_error: str = "stop", force: bool = True) ->
         "split": config.to_dict()["split"],
     }
     save_dataset(splits, config.labels, out_dir, {BUILD_INFO: info, REPORT: report})
-    return BuildResult(out_dir, fingerprint, report["counts"], report, skipped=summary["skipped"])
+    return BuildResult(out_dir, fingerprint, report["counts"], report, skipped=summary["skipped"], reason=reason)
 
 
 def is_gold(record: Record) -> bool:
@@ -266,16 +341,19 @@ def dataset_report(
         counts[name] = {
             "n": len(rows),
             "topics": {t: topic_counts.get(t, 0) for t in labels.topics},
-            "no_topic": sum(1 for r in rows if not r.topics),
             "tone": {t: tone_counts.get(t, 0) for t in labels.tone},
         }
+        if labels.topics:  # a task that is off has no counts at all
+            counts[name]["no_topic"] = sum(1 for r in rows if not r.topics)
     everything = [r for rows in splits.values() for r in rows]
     cooccurrence = {a: {b: sum(1 for r in everything if a in r.topics and b in r.topics) for b in labels.topics} for a in labels.topics}
-    tone_by_topic = {
-        t: {tone: sum(1 for r in everything if t in r.topics and r.tone == tone) for tone in labels.tone}
-        for t in list(labels.topics)
-    }
-    tone_by_topic["(none)"] = {tone: sum(1 for r in everything if not r.topics and r.tone == tone) for tone in labels.tone}
+    tone_by_topic: dict[str, dict[str, int]] = {}
+    if labels.topics and labels.tone:
+        tone_by_topic = {
+            t: {tone: sum(1 for r in everything if t in r.topics and r.tone == tone) for tone in labels.tone}
+            for t in list(labels.topics)
+        }
+        tone_by_topic["(none)"] = {tone: sum(1 for r in everything if not r.topics and r.tone == tone) for tone in labels.tone}
     lengths = sorted(len(r.text.split()) for r in everything)
     warnings = []
     for name in SPLITS:
@@ -301,7 +379,7 @@ def dataset_report(
             {"a": records[i].id, "b": records[j].id, "jaccard": jac} for i, j, jac in pairs
         ],
         "label_sources": dict(Counter(r.label_source for r in everything)),
-        "topic_sources": dict(Counter(r.topic_source.split(":")[0] for r in everything)),
+        "topic_sources": dict(Counter(r.topic_source.split(":")[0] for r in everything)) if labels.topics else {},
         "unlabeled_articles": unlabeled,
         "skipped_files": skipped,
         "warnings": warnings,

@@ -22,6 +22,7 @@ from typing import Any
 from train.config import ColumnsConfig, Config
 from artclf.errors import ArtclfError
 from artclf.text import article_text, is_blank
+from train.data.labels import close_label, encoding_name, text_codec
 from train.data.parse import Article, parse_article, read_article
 
 
@@ -34,6 +35,9 @@ class PartialLabel:
     source: str = "gold"
     # file:line or row, for messages about these labels
     where: str = ""
+    # Whether a label the config does not list was dropped from the topics / the tone.
+    dropped_topics: bool = False
+    dropped_tone: bool = False
 
 
 @dataclass
@@ -48,13 +52,13 @@ class SourceItems:
 def read_source(config: Config, on_error: str = "stop") -> SourceItems:
     fmt, source = config.data.format, config.data.source
     if fmt == "seeds":
-        return _read_txt_folder(Path(source), on_error)
+        return _read_txt_folder(Path(source), on_error, config.data.encoding)
     if fmt == "folders":
         return _read_label_folders(Path(source), config, on_error)
     return _read_table(config, on_error)
 
 
-def _read_txt_folder(folder: Path, on_error: str) -> SourceItems:
+def _read_txt_folder(folder: Path, on_error: str, encoding: str = "utf-8") -> SourceItems:
     if not folder.is_dir():
         raise ArtclfError(f"{folder}: seeds folder not found; create it or set data.source in the config")
     paths = sorted(p for p in folder.glob("*.txt") if p.is_file())
@@ -63,7 +67,7 @@ def _read_txt_folder(folder: Path, on_error: str) -> SourceItems:
     items = SourceItems([])
     for path in paths:
         try:
-            items.articles.append(read_article(checked_path(path, folder)))
+            items.articles.append(read_article(checked_path(path, folder), encoding))
         except ArtclfError as exc:
             if on_error == "stop":
                 raise
@@ -104,20 +108,27 @@ def _read_label_folders(root: Path, config: Config, on_error: str) -> SourceItem
         raise ArtclfError(f"{root}: folder not found; set data.source to a folder with one sub-folder per label")
     task = config.data.folder_task
     known = config.labels.topics if task == "topics" else config.labels.tone
+    if not known:
+        raise ArtclfError(f"{root}: data.folder_task is {task!r} but labels.{task} is empty (that task is off); "
+                          f"set data.folder_task to the task the folder names label, or list them in labels.{task}")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
         raise ArtclfError(f"{root}: no label sub-folders; expected e.g. {root}/energy/*.txt")
     items = SourceItems([])
     for folder in folders:
         name = folder.name
-        if name not in known and not (task == "topics" and name == "none"):
-            raise ArtclfError(
-                f"{folder}: folder name '{name}' is not a known {task} label ({', '.join(known)}"
-                f"{', none' if task == 'topics' else ''}); rename it or add the label to [labels]"
-            )
+        if name not in known and not (task == "topics" and name == "none") and config.labels.unlisted != "drop":
+            close = close_label(name, known)
+            if config.labels.unlisted == "error" or close:
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                raise ArtclfError(
+                    f"{folder}: folder name '{name}' is not a known {task} label ({', '.join(known)}"
+                    f"{', none' if task == 'topics' else ''}); {hint}rename it or add the label to [labels]"
+                    + ("" if close else ', or set labels.unlisted = "drop" to leave it out')
+                )
         for path in sorted(p for p in folder.glob("*.txt") if p.is_file()):
             try:
-                article = read_article(checked_path(path, root))
+                article = read_article(checked_path(path, root), config.data.encoding)
             except ArtclfError as exc:
                 if on_error == "stop":
                     raise
@@ -134,6 +145,29 @@ def _read_label_folders(root: Path, config: Config, on_error: str) -> SourceItem
 
 
 _BUILDERS = {"jsonl": "json", "csv": "csv", "parquet": "parquet"}
+
+
+def _utf8_copies(files: list[str], encoding: str) -> list[str]:
+    """UTF-8 copies (in a temporary folder removed at exit) of JSONL files in another encoding."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from train.data.labels import decode_error
+
+    folder = tempfile.mkdtemp(prefix="artclf-utf8-")
+    atexit.register(shutil.rmtree, folder, True)
+    out = []
+    for i, name in enumerate(files):
+        data = Path(name).read_bytes()
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise decode_error(name, data, exc, encoding) from None
+        target = Path(folder) / f"{i}.jsonl"
+        target.write_text(text, encoding="utf-8")
+        out.append(str(target))
+    return out
 
 
 def _read_table(config: Config, on_error: str) -> SourceItems:
@@ -158,10 +192,21 @@ def _read_table(config: Config, on_error: str) -> SourceItems:
             files = [str(path)]
         else:
             raise ArtclfError(f"{path}: not found; set data.source to a .{fmt} file or a folder of them")
+        options = {"encoding": config.data.encoding} if fmt in ("jsonl", "csv") else {}
+        if fmt == "jsonl" and text_codec(config.data.encoding) != "utf-8-sig":
+            # Arrow's JSON reader reads UTF-8 only: re-encode other encodings first.
+            files, options = _utf8_copies(files, config.data.encoding), {}
         try:
-            table = datasets.load_dataset(_BUILDERS[fmt], data_files=files, split="train")
+            table = datasets.load_dataset(_BUILDERS[fmt], data_files=files, split="train", **options)
+        except ArtclfError:
+            raise
         except Exception as exc:  # pyarrow parse errors come in many types
-            raise ArtclfError(f"{path}: cannot read as {fmt} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            hint = ""
+            if isinstance(exc, UnicodeDecodeError) or "decode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+                hint = (f"; the file is not valid {encoding_name(config.data.encoding)}: set its encoding with "
+                        "--set data.encoding=latin-1 (or cp1252, ...)")
+            raise ArtclfError(f"{path}: cannot read as {fmt} ({type(exc).__name__}: {text}){hint}") from None
 
     present = set(table.column_names)
     defaults = ColumnsConfig()

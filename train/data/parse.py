@@ -152,20 +152,24 @@ def parse_article(raw: str, article_id: str, source: str = "<text>") -> Article:
     )
 
 
-def read_article(path: Path) -> Article:
-    """Read and parse one ``.txt`` article file; its id is the file stem."""
+def read_article(path: Path, encoding: str = "utf-8") -> Article:
+    """Read and parse one ``.txt`` article file in ``encoding`` (``[data] encoding``); its id is
+    the file stem."""
+    return parse_article(read_text(path, encoding), path.stem, source=str(path))
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """A text file's content; a file that is not valid ``encoding`` is one error naming the byte."""
+    from train.data.labels import decode_error, text_codec
+
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ArtclfError(f"{path}: cannot read ({exc.strerror}); check the file's permissions") from None
     try:
-        raw = data.decode("utf-8")
+        return data.decode(text_codec(encoding))
     except UnicodeDecodeError as exc:
-        raise ArtclfError(
-            f"{path}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "re-save the file as UTF-8"
-        ) from None
-    return parse_article(raw, path.stem, source=str(path))
+        raise decode_error(path, data, exc, encoding) from None
 
 
 def _squash(block: str) -> str:

@@ -40,8 +40,12 @@ class Rule:
         return sum(len(m.findall(text)) for m in self.matchers)
 
 
-def load_rules(path: Path, labels: LabelsConfig) -> list[Rule]:
-    """Read and validate a rules file; errors name the file and the rule."""
+def load_rules(path: Path, labels: LabelsConfig, ignored: list[str] | None = None) -> list[Rule]:
+    """Read and validate a rules file; errors name the file and the rule.
+
+    With ``ignored`` (a list to fill), a rule voting for a label the config does not list, or for a
+    task that is off, is left out and its name added there: shipped rules written for other labels
+    (the seeds' lexicons on a one-topic config) are not an error. Without it such a rule is one."""
     data = read_toml(path, "rules", 'rules file not found; fix data.rules or set it to "" to turn rules off')
     unknown = set(data) - {"rule"}
     if unknown:
@@ -65,6 +69,9 @@ def load_rules(path: Path, labels: LabelsConfig) -> list[Rule]:
         negate = isinstance(label_spec, str) and label_spec.startswith("!")
         task, _, label = str(label_spec).lstrip("!").partition(":")
         known = {"topics": labels.topics, "tone": labels.tone}.get(task)
+        if known is not None and label not in known and ignored is not None and label:
+            ignored.append(name)
+            continue
         if known is None or label not in known:
             raise ArtclfError(
                 f"{where}: label '{label_spec}' must be topics:<name> or tone:<name> with a configured label "
@@ -124,6 +131,7 @@ def weak_topics(rules: Sequence[Rule], fired: dict[str, int], labels: Sequence[s
 
 
 def weak_tone(rules: Sequence[Rule], fired: dict[str, int], default: str = "neutral") -> tuple[str, str]:
+    """(tone, source) from the fired rules; ``default`` ("" = unknown) when none or a tie."""
     by_name = {r.name: r for r in rules}
     votes: dict[str, int] = {}
     names: dict[str, list[str]] = {}

@@ -111,5 +111,6 @@ def score_model(loaded: Any, records: Sequence[Any]) -> dict[str, Any]:
         # Readers refuse such records; a dataset saved before they did may still hold some.
         raise DataError(f"{len(empty)} record(s) with nothing to read (empty or invisible text), first id "
                         f"{empty[0]!r}; remove them and rebuild the dataset")
-    result = evaluate_predictions(records, predictions, labels.topics, labels.tone)
+    result = evaluate_predictions(records, predictions, labels.topics, labels.tone,
+                                  getattr(loaded, "topic_mode", "multilabel"))
     return {"model": str(loaded.path), "version": loaded.version, **result}

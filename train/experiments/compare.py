@@ -24,18 +24,36 @@ from train.experiments.runs import cache_key, read_cache, record_run, write_cach
 
 # Sections that describe the model; every other section describes the dataset, and configs that
 # differ there are not comparable.
-MODEL_SECTIONS = ("augment", "features", "topic", "tone", "train")
+MODEL_SECTIONS = ("augment", "features", "topic", "tone", "train", "card")
 
 
 # --- configs -------------------------------------------------------------------------------
 
 
-def load_experiments(paths: Sequence[str | Path]) -> list[Config]:
-    """Load and validate every config before any work; they must share one dataset and differ."""
+def load_experiments(
+    paths: Sequence[str | Path],
+    overrides: Sequence[str] = (),
+    per_config: Sequence[tuple[str, str]] = (),
+) -> list[Config]:
+    """Load and validate every config before any work; they must share one dataset and differ.
+
+    ``overrides`` (``section.key=value``) apply to every config; ``per_config`` holds (NAME,
+    ``section.key=value``) pairs for one config, NAME being its file stem, its path as given, or its
+    1-based position (for the same file twice). A run with its own overrides is named after them."""
     if not paths:
         raise ArtclfError("no configs given; pass at least one, e.g. artclf compare configs/default.toml configs/svm.toml")
-    configs = [load_config(p) for p in paths]
     names = _unique_names([Path(p) for p in paths])
+    own: list[list[str]] = [[] for _ in paths]
+    for target, text in per_config:
+        hits = [i for i, (p, n) in enumerate(zip(paths, names))
+                if target in (str(p), n, Path(p).stem, str(i + 1))]
+        if not hits:
+            raise ArtclfError(f"--set-for {target}::{text}: no config named {target!r}; "
+                              f"use a file stem, a path as given, or a position: {', '.join(names)} or 1..{len(paths)}")
+        for i in hits:
+            own[i].append(text)
+    configs = [load_config(p, [*overrides, *extra]) for p, extra in zip(paths, own)]
+    names = [f"{n}[{','.join(extra)}]" if extra else n for n, extra in zip(names, own)]
     configs = [_renamed(c, n) for c, n in zip(configs, names)]
     base = configs[0].to_dict()
     for path, cfg in zip(paths[1:], configs[1:]):
@@ -100,7 +118,7 @@ def score_fold(cfg: Config, records: Sequence[Any], fold: Fold) -> dict[str, Any
     fitted = fit_models([r.text for r in train], [r.topics for r in train], [r.tone for r in train], cfg)
     fit_s = time.perf_counter() - start
     predictions = ArticleModel(fitted.topic, fitted.tone, describe_fit(cfg, fitted, provenance=False)).predict(texts)
-    metrics = evaluate_predictions(test, predictions, cfg.labels.topics, cfg.labels.tone)
+    metrics = evaluate_predictions(test, predictions, cfg.labels.topics, cfg.labels.tone, cfg.topic.mode)
     t = fitted.timings
     costs: dict[str, dict[str, float]] = {}
     for task, pipeline, own in (
@@ -213,6 +231,8 @@ def compare(
     scheduler: str | None = None,
     progress: bool = False,
     use_cache: bool = True,
+    overrides: Sequence[str] = (),
+    per_config: Sequence[tuple[str, str]] = (),
 ) -> Comparison:
     """Score each config on the same K x R folds; cached configs are read back, not refitted.
 
@@ -223,7 +243,7 @@ def compare(
 
     if repeats < 1:
         raise ArtclfError(f"--repeats must be at least 1, got {repeats}")
-    configs = load_experiments(paths)
+    configs = load_experiments(paths, overrides, per_config)
     base = configs[0]
     tasks = {"topic": list(base.labels.topics), "tone": list(base.labels.tone)}
     if folds < 2:

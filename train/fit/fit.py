@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +25,14 @@ from artclf.errors import ArtclfError
 from train.data.augment import augment, make_augmenters
 from train.data.labels import topic_matrix
 from train.data.split import iterative_stratification
+
+
+# A progress callback: progress(stage, message, done, total); done/total are set for counted steps.
+Progress = Callable[..., None]
+
+
+def _silent(stage: str, message: str, done: int | None = None, total: int | None = None) -> None:
+    return None
 
 
 @dataclass
@@ -115,7 +123,8 @@ def decision_scores(classifier: Any, X: Any) -> np.ndarray:
 
 
 def tune_thresholds(
-    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None
+    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None,
+    progress: Progress = _silent,
 ) -> dict[str, dict[str, Any]]:
     """Per-label thresholds from out-of-fold decision values on the training split.
 
@@ -133,6 +142,7 @@ def tune_thresholds(
     texts = np.asarray(texts, dtype=object)
     original = np.arange(len(texts)) == (np.asarray(groups) if groups is not None else np.arange(len(texts)))
     for fold in range(k):
+        progress("thresholds", f"fold {fold + 1} of {k}", fold, k)
         held = folds == fold
         if held.all() or not held.any():
             continue
@@ -141,6 +151,7 @@ def tune_thresholds(
         with _quiet_constant_labels():
             clf = clone(base).fit(X_fit, Y[~held])
         oof[held] = decision_scores(clf, vectorizer.transform(texts[held]))
+    progress("thresholds", f"{k} folds done", k, k)
     out = {}
     for j, label in enumerate(labels):
         threshold, f1 = best_threshold(oof[:, j], Y[:, j])
@@ -164,22 +175,24 @@ def tune_thresholds(
 
 
 def fit_models(
-    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config
+    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config,
+    progress: Progress | None = None,
 ) -> FittedModels:
     """Fit the configured pipelines on the training split (texts, topic label lists, tone names).
 
-    A task whose label list is empty in the config is skipped (its pipeline is None).
+    A task whose label list is empty in the config is skipped (its pipeline is None). ``progress``
+    hears each stage as it starts (featurize, thresholds with fold counts, fit); nothing is printed.
     """
     from threadpoolctl import threadpool_limits
 
     # These sparse linear fits gain nothing from threaded BLAS, and on a busy machine its spinning
     # threads made one tone fit take 5.7 s instead of 0.06 s (measured on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_models(texts, topic_sets, tones, config)
+        return _fit_models(texts, topic_sets, tones, config, progress or _silent)
 
 
 def _fit_models(
-    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config
+    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config, progress: Progress
 ) -> FittedModels:
     labels = list(config.labels.topics)
     if len(texts) < 4:
@@ -195,6 +208,7 @@ def _fit_models(
         timings["augmented_views"] = len(texts) - len(originals)
 
     start = time.perf_counter()
+    progress("featurize", f"TF-IDF on {len(originals)} training articles" + (f" (+{len(texts) - len(originals)} short views)" if len(texts) != len(originals) else ""))
     vectorizer = build_vectorizer(config.features)
     try:
         # Vocabulary and IDF come from the articles themselves; a short view is not a new document.
@@ -216,15 +230,27 @@ def _fit_models(
     timings["vectorize_s"] = round(time.perf_counter() - start, 3)
 
     topic, thresholds = None, {}
-    if labels:
+    if labels and config.topic.mode == "multiclass":
+        # One category per article: one softmax (or one-vs-rest SVM) model over the topics, no thresholds.
+        categories = [t[0] if len(t) == 1 else "" for t in topic_sets]
+        if "" in categories or len(set(categories)) < 2:
+            raise ArtclfError('topic.mode = "multiclass" needs exactly one topic per training article and at least '
+                              f"two topics among them (found: {', '.join(sorted(set(categories) - {''})) or 'none'})")
+        start = time.perf_counter()
+        progress("fit", f"topic model (multiclass, {len(set(categories))} topics)")
+        topic_clf = make_topic_classifier(config.topic, config.train.seed).fit(X, categories)
+        timings["fit_topic_s"] = round(time.perf_counter() - start, 3)
+        topic = Pipeline([("tfidf", vectorizer), ("clf", topic_clf)])
+    elif labels:
         Y = topic_matrix(topic_sets, labels)
         start = time.perf_counter()
         if config.topic.thresholds == "tuned":
-            thresholds = tune_thresholds(texts, Y, labels, config, groups)
+            thresholds = tune_thresholds(texts, Y, labels, config, groups, progress)
         else:
             thresholds = {label: {"decision": 0.0, "oof_f1": None, "fold_thresholds": [], "fold_std": None, "folds": 0} for label in labels}
         timings["tune_thresholds_s"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
+        progress("fit", f"topic model ({len(labels)} labels)")
         with _quiet_constant_labels():
             topic_clf = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed)).fit(X, Y)
         for estimator, label in zip(topic_clf.estimators_, labels):
@@ -239,6 +265,7 @@ def _fit_models(
     tone = None
     if config.labels.tone:
         start = time.perf_counter()
+        progress("fit", f"tone model ({config.tone.classifier})")
         tone_clf = fit_tone_classifier(config.tone, config.train.seed, X, list(tones))
         timings["fit_tone_s"] = round(time.perf_counter() - start, 3)
         missing = sorted(set(config.labels.tone) - set(tones))

@@ -96,25 +96,31 @@ class Explainer:
             self._cache[key] = _feature_names(featurizer)
         return self._cache[key]
 
-    def _topic_weights(self) -> list[np.ndarray | None]:
+    def _topic_weights(self) -> dict[str, np.ndarray | None]:
         if "topic_weights" not in self._cache:
-            weights = []
-            for estimator in self._parts("topic")[1].estimators_:
-                coef = getattr(estimator, "coef_", None)  # a label constant in training has none
-                weights.append(None if coef is None else _dense(coef).ravel())
-            self._cache["topic_weights"] = weights
+            if self.model.topic_mode == "multiclass":
+                # One category per article: the push toward a topic relative to the average topic, as for tone.
+                self._cache["topic_weights"] = self._multiclass_weights("topic") or {}
+            else:
+                weights: dict[str, np.ndarray | None] = {}
+                for label, estimator in zip(self.model.topic_labels, self._parts("topic")[1].estimators_):
+                    coef = getattr(estimator, "coef_", None)  # a label constant in training has none
+                    weights[label] = None if coef is None else _dense(coef).ravel()
+                self._cache["topic_weights"] = weights
         return self._cache["topic_weights"]
 
     def _tone_weights(self) -> dict[str, np.ndarray] | None:
         if "tone_weights" not in self._cache:
-            clf = self._parts("tone")[1]
-            coef = _class_weights(clf)
-            if coef is None:
-                self._cache["tone_weights"] = None
-            else:
-                relative = coef - coef.mean(axis=0, keepdims=True)
-                self._cache["tone_weights"] = {str(c): relative[i] for i, c in enumerate(clf.classes_)}
+            self._cache["tone_weights"] = self._multiclass_weights("tone")
         return self._cache["tone_weights"]
+
+    def _multiclass_weights(self, task: str) -> dict[str, np.ndarray] | None:
+        clf = self._parts(task)[1]
+        coef = _class_weights(clf)
+        if coef is None:
+            return None
+        relative = coef - coef.mean(axis=0, keepdims=True)
+        return {str(c): relative[i] for i, c in enumerate(clf.classes_)}
 
     def explain(self, texts: Sequence[str], top: int = 5) -> list[dict[str, Any]]:
         """Per text: classify() output plus "explanation": {"topics": {label: [...]}, "tone": {label: [...]}}
@@ -128,8 +134,7 @@ class Explainer:
             for i, result in enumerate(results):
                 names = self._names("topic", texts[i])
                 explanations[i]["topics"] = {
-                    label: _top(X[i], weights[self.model.topic_labels.index(label)], names, top)
-                    if weights[self.model.topic_labels.index(label)] is not None else []
+                    label: _top(X[i], weights[label], names, top) if weights.get(label) is not None else []
                     for label in result["topics"]
                 }
         if self.model.tone_pipeline is not None:

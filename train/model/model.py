@@ -26,6 +26,25 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
+def _ordered_classes(pipeline: Any, configured: Sequence[str]) -> tuple[list[str], list[int]]:
+    """A multiclass head's labels in the configured order (not the classifier's sorted classes_),
+    and the score column of each."""
+    classes = [str(c) for c in pipeline.classes_]
+    ordered = [t for t in configured if t in classes]
+    ordered += [c for c in classes if c not in ordered]
+    return ordered, [classes.index(t) for t in ordered]
+
+
+def _class_scores(clf: Any, X: Any, columns: list[int]) -> np.ndarray:
+    """Class probabilities of a multiclass head (softmax of decision values without predict_proba)."""
+    if hasattr(clf, "predict_proba"):
+        scores = np.asarray(clf.predict_proba(X), dtype=float)
+    else:
+        decision = np.asarray(clf.decision_function(X), dtype=float)
+        scores = _softmax(decision if decision.ndim == 2 else np.column_stack([-decision, decision]))
+    return scores[:, columns]
+
+
 class ArticleModel:
     """A saved model version: ``predict(texts)``, ``predict_proba(texts)``, ``classify(texts)``,
     ``explain(text)``."""
@@ -35,15 +54,16 @@ class ArticleModel:
         self.tone_pipeline = tone
         self.manifest = manifest
         self.path = path
+        # "multilabel": one binary model per topic; "multiclass": one category per article.
+        self.topic_mode: str = str(manifest.get("topic_mode", "multilabel"))
         self.topic_labels: list[str] = list(manifest["labels"]["topics"]) if topic is not None else []
+        self._topic_columns: list[int] = []
+        if topic is not None and self.topic_mode == "multiclass":
+            self.topic_labels, self._topic_columns = _ordered_classes(topic, manifest["labels"]["topics"])
         self.tone_labels: list[str] = []
         self._tone_columns: list[int] = []
         if tone is not None:
-            # Scores are reported in the configured label order, not the classifier's sorted classes_.
-            classes = [str(c) for c in tone.classes_]
-            configured = [t for t in manifest["labels"].get("tone", []) if t in classes]
-            self.tone_labels = configured + [c for c in classes if c not in configured]
-            self._tone_columns = [classes.index(t) for t in self.tone_labels]
+            self.tone_labels, self._tone_columns = _ordered_classes(tone, manifest["labels"].get("tone", []))
         # Both pipelines were fitted with one vectorizer: transform once, not twice.
         self._shared = bool(manifest.get("shared_vectorizer")) and topic is not None and tone is not None
         self._explainer: Any = None
@@ -54,23 +74,24 @@ class ArticleModel:
         return str(self.manifest.get("version", ""))
 
     def topic_scores(self, X: Any) -> np.ndarray:
-        """Threshold-adjusted per-label scores from a fitted OneVsRest classifier (or pipeline)."""
+        """Threshold-adjusted per-label scores from a fitted OneVsRest classifier (or pipeline);
+        in multiclass mode, class probabilities that sum to 1."""
         clf = self.topic_pipeline if not self._shared else self.topic_pipeline[-1]
+        if self.topic_mode == "multiclass":
+            return _class_scores(clf, X, self._topic_columns)
         final = clf[-1] if hasattr(clf, "steps") else clf
         if all(hasattr(e, "predict_proba") for e in getattr(final, "estimators_", [])):
             scores = np.asarray(clf.predict_proba(X), dtype=float)
         else:
             scores = _sigmoid(np.asarray(clf.decision_function(X), dtype=float))
+        if scores.ndim == 2 and scores.shape[1] == 2 and len(self.topic_labels) == 1:
+            # One topic: OneVsRest treats it as a binary problem and returns [P(not), P(topic)].
+            scores = scores[:, 1]
         return scores[:, None] if scores.ndim == 1 else scores
 
     def tone_scores(self, X: Any) -> np.ndarray:
         clf = self.tone_pipeline if not self._shared else self.tone_pipeline[-1]
-        if hasattr(clf, "predict_proba"):
-            scores = np.asarray(clf.predict_proba(X), dtype=float)
-        else:
-            decision = np.asarray(clf.decision_function(X), dtype=float)
-            scores = _softmax(decision if decision.ndim == 2 else np.column_stack([-decision, decision]))
-        return scores[:, self._tone_columns]
+        return _class_scores(clf, X, self._tone_columns)
 
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(topic scores, tone scores) arrays for ``texts``, through the fast path when it holds."""
@@ -93,7 +114,8 @@ class ArticleModel:
         return answer_with_empties(texts, answer, self.empty_result())
 
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"}; an empty
+        """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"} (and "topic"
+        in multiclass mode); an empty
         or whitespace-only text gets ``empty_result()`` without being scored."""
         return self._with_empties(texts, self._classify)
 
@@ -102,7 +124,12 @@ class ArticleModel:
         out: list[dict[str, Any]] = [{} for _ in texts]
         if topic is not None:
             for row, scores in zip(out, topic):
-                row["topics"] = [label for label, p in zip(self.topic_labels, scores) if p >= 0.5]
+                if self.topic_mode == "multiclass":
+                    # Exactly one topic: "topic", and "topics" as a one-element list (same shape as multilabel).
+                    row["topic"] = self.topic_labels[int(np.argmax(scores))]
+                    row["topics"] = [row["topic"]]
+                else:
+                    row["topics"] = [label for label, p in zip(self.topic_labels, scores) if p >= 0.5]
                 row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, scores)}
         if tone is not None:
             for row, scores in zip(out, tone):
@@ -111,7 +138,7 @@ class ArticleModel:
         return out
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """{"topics": [...], "tone": ...} per text (plus "empty": True for an empty text)."""
+        """{"topics": [...], "tone": ...} per text (and "topic" in multiclass mode, "empty": True for an empty text)."""
         return pick(self.classify(texts), PREDICT_KEYS)
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, Any]]:
@@ -155,8 +182,9 @@ _PROBE = "Ministers met on Tuesday: gas pipeline talks, border dispute, shares r
 class _FastPath:
     """``ArticleModel`` scores computed by ``train.model.scoring`` instead of through the pipelines."""
 
-    def __init__(self, model: ArticleModel, featurize: Any, topic: Any, tone: Any, tone_kind: str) -> None:
-        self.model, self.featurize, self.topic, self.tone, self.tone_kind = model, featurize, topic, tone, tone_kind
+    def __init__(self, model: ArticleModel, featurize: Any, topic: Any, tone: Any, tone_kind: str, topic_kind: str) -> None:
+        self.model, self.featurize, self.topic, self.tone = model, featurize, topic, tone
+        self.tone_kind, self.topic_kind = tone_kind, topic_kind
 
     @classmethod
     def build(cls, model: ArticleModel) -> "_FastPath | None":
@@ -174,9 +202,12 @@ class _FastPath:
         tone = fast_decision(model.tone_pipeline[-1]) if model.tone_pipeline is not None else None
         if featurize is None or (model.topic_pipeline is not None and topic is None) or (model.tone_pipeline is not None and tone is None):
             return None
-        clf = model.tone_pipeline[-1] if model.tone_pipeline is not None else None
-        tone_kind = "sigmoid" if isinstance(clf, LogisticRegression) and len(clf.classes_) == 2 else "softmax"
-        fast = cls(model, featurize, topic, tone, tone_kind)
+        def kind(pipeline: Any) -> str:
+            clf = pipeline[-1] if pipeline is not None else None
+            return "sigmoid" if isinstance(clf, LogisticRegression) and len(clf.classes_) == 2 else "softmax"
+
+        fast = cls(model, featurize, topic, tone, kind(model.tone_pipeline),
+                   kind(model.topic_pipeline) if model.topic_mode == "multiclass" else "multilabel")
         # Trust it only where it reproduces the pipeline (a model from another scikit-learn version
         # could compute something this path does not know about).
         try:
@@ -192,13 +223,18 @@ class _FastPath:
         X = self.featurize(texts)
         topic = tone = None
         if self.topic is not None:
-            topic = _sigmoid(self.topic(X))
+            d = self.topic(X)
+            topic = _sigmoid(d) if self.topic_kind == "multilabel" else _fast_class_scores(d, self.topic_kind, self.model._topic_columns)
         if self.tone is not None:
-            d = self.tone(X)
-            if self.tone_kind == "sigmoid":
-                p = _sigmoid(d[:, 0])
-                scores = np.column_stack([1 - p, p])
-            else:
-                scores = _softmax(d if d.shape[1] > 1 else np.column_stack([-d[:, 0], d[:, 0]]))
-            tone = scores[:, self.model._tone_columns]
+            tone = _fast_class_scores(self.tone(X), self.tone_kind, self.model._tone_columns)
         return topic, tone
+
+
+def _fast_class_scores(d: np.ndarray, kind: str, columns: list[int]) -> np.ndarray:
+    """Class probabilities from a multiclass head's decision values, as the pipeline computes them."""
+    if kind == "sigmoid":
+        p = _sigmoid(d[:, 0])
+        scores = np.column_stack([1 - p, p])
+    else:
+        scores = _softmax(d if d.shape[1] > 1 else np.column_stack([-d[:, 0], d[:, 0]]))
+    return scores[:, columns]

@@ -64,19 +64,20 @@ def split_model_arg(args: Sequence[str], models_dir: Path, model: str | None = N
     return first, args[1:]
 
 
-def file_text(path: Path) -> str:
-    """An article file's text: parsed when in wire format, else taken whole. An empty or
-    whitespace-only file is the empty text (answered as empty, like any empty input)."""
+def file_text(path: Path, encoding: str = "utf-8") -> str:
+    """An article file's text in ``encoding``: parsed when in wire format, else taken whole. An
+    empty or whitespace-only file is the empty text (answered as empty, like any empty input)."""
+    import codecs
+
     from artclf.errors import ArtclfError
     from artclf.text import is_blank
-    from train.data.parse import parse_article
+    from train.data.parse import parse_article, read_text
 
     try:
-        raw = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ArtclfError(f"{path}: not valid UTF-8; re-save the file as UTF-8") from None
-    except OSError as exc:
-        raise ArtclfError(f"{path}: cannot read ({exc.strerror})") from None
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ArtclfError(f"--encoding {encoding}: not a text encoding Python knows; e.g. utf-8, latin-1, cp1252") from None
+    raw = read_text(path, encoding)
     if is_blank(raw):
         return ""
     try:

@@ -7,20 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# One line per label, condensed from the labeling guidelines in seeds/README.md.
-LABEL_DEFINITIONS = {
-    "diplomacy": "relations between states or international bodies: talks, summits, visits, treaties, "
-    "ambassadors, sanctions or recognition as foreign-policy tools (not domestic politics, not company deals)",
-    "energy": "production, supply, trade, prices, infrastructure or policy of oil, gas, coal, nuclear, "
-    "hydrogen, electricity or renewables (not a passing mention)",
-    "territory": "sovereignty or control over land or sea: borders, disputed islands or regions, claims, "
-    "annexation, occupation, secession, maritime boundaries (not a passing mention)",
-    "positive": "agreement, progress, cooperation, growth, success",
-    "neutral": "factual, or positive and negative roughly balanced",
-    "negative": "conflict, dispute, failure, loss, threat, criticism",
-}
-
-
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
@@ -29,9 +15,19 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _definitions(labels: list[str]) -> list[str]:
-    return [f"- **{label}**: {LABEL_DEFINITIONS.get(label, 'no definition recorded; see the labeling guidelines of the training data')}"
-            for label in labels]
+def _definitions(labels: list[str], definitions: dict[str, Any]) -> list[str]:
+    missing = "no definition recorded (add one under [labels.definitions] in the config)"
+    return [f"- **{label}**: {definitions.get(label) or missing}" for label in labels]
+
+
+def _intended_use(topics: list[str], tones: list[str], card: dict[str, Any]) -> str:
+    if card.get("intended_use"):
+        return str(card["intended_use"])
+    return ("Tagging text with "
+            + " and ".join(part for part in (f"topics ({', '.join(topics)})" if topics else "",
+                                              f"a tone ({', '.join(tones)})" if tones else "") if part)
+            + ", for the kind of text it was trained on (see Training data). Not for decisions about "
+            "individual people. Not stated by its trainer: set [card] intended_use in the config.")
 
 
 def _per_label_table(metrics: dict[str, Any], task: str) -> list[str]:
@@ -52,6 +48,11 @@ def render(manifest: dict[str, Any]) -> str:
     dataset = manifest.get("dataset", {})
     libs = manifest.get("library_versions", {})
     files = manifest.get("files", {})
+    config = manifest.get("config") or {}
+    # The user's own words from the config: label definitions and the [card] section.
+    definitions = (config.get("labels") or {}).get("definitions") or {}
+    card = config.get("card") or {}
+    multiclass = manifest.get("topic_mode") == "multiclass"
     out = [
         f"# Model card: {version}",
         "",
@@ -61,19 +62,16 @@ def render(manifest: dict[str, Any]) -> str:
         "",
         "## Intended use",
         "",
-        "Tagging English-language news articles (wire-style reports) with topics"
-        + (f" ({', '.join(topics)})" if topics else "")
-        + (" and an overall tone" if tones else "")
-        + ", to route, filter or summarise news streams. Not for decisions about individual people, "
-        "and not for text that is not news (social media posts, opinion forums, other languages).",
+        _intended_use(topics, tones, card),
         "",
         "## Labels",
         "",
     ]
     if topics:
-        out += ["Topics (multi-label; an article may have none):", "", *_definitions(topics), ""]
+        kind = "exactly one per article" if multiclass else "multi-label; an article may have none"
+        out += [f"Topics ({kind}):", "", *_definitions(topics, definitions), ""]
     if tones:
-        out += ["Tone (exactly one):", "", *_definitions(tones), ""]
+        out += ["Tone (exactly one):", "", *_definitions(tones, definitions), ""]
     out += ["## Training data", "", f"Dataset fingerprint `{dataset.get('fingerprint', '?')}`.", ""]
     counts = dataset.get("counts") or {}
     if counts:
@@ -91,7 +89,9 @@ def render(manifest: dict[str, Any]) -> str:
             continue
         parts = [f"{m.get('n', '?')} articles"]
         if "topic" in m:
-            parts.append(f"topic micro-F1 {_fmt(m['topic'].get('micro_f1'))}, macro-F1 {_fmt(m['topic'].get('macro_f1'))}")
+            headline = "accuracy" if multiclass else "micro-F1"
+            parts.append(f"topic {headline} {_fmt(m['topic'].get('accuracy' if multiclass else 'micro_f1'))}, "
+                         f"macro-F1 {_fmt(m['topic'].get('macro_f1'))}")
         if "tone" in m:
             parts.append(f"tone accuracy {_fmt(m['tone'].get('accuracy'))}, macro-F1 {_fmt(m['tone'].get('macro_f1'))}")
         out.append(f"- {split}: " + "; ".join(parts))
@@ -120,12 +120,13 @@ def render(manifest: dict[str, Any]) -> str:
     out += [
         "## Known limitations",
         "",
+        *[f"- {text}" for text in card.get("limitations") or []],
         f"- Trained on {n_train if n_train is not None else 'few'} articles; metrics on small test splits "
         "have wide confidence intervals and a wide threshold spread means an unstable threshold.",
         "- TF-IDF n-grams see words, not meaning: a passing mention (\"oil prices rose\" in a stock report) "
         "can trigger a topic, and paraphrases unseen in training can be missed.",
         "- News drifts: names, places and events after the training data are unknown to the model.",
-        "- Tone is the overall tone of the report, not the stance toward any party.",
+        *(["- Tone is the overall tone of the text, not the stance toward any party."] if tones else []),
         "",
         "## Loading it",
         "",
@@ -139,8 +140,8 @@ def render(manifest: dict[str, Any]) -> str:
         "```python",
         "from train import load_model",
         f'model = load_model("{version}", models_dir="models")',
-        'model.predict(["Oil and gas talks between Moscow and Tokyo"])',
-        'model.explain("Oil and gas talks between Moscow and Tokyo")',
+        'model.predict(["Your article text"])',
+        'model.explain("Your article text")',
         "```",
         "",
         "With scikit-learn and joblib only (unpickling runs any code the file contains: only for a folder you "

@@ -17,6 +17,7 @@ from train.store.provenance import git_commit, library_versions, now_utc
 __all__ = ["TOPIC_SCORES", "describe_fit"]
 
 TOPIC_SCORES = "threshold-adjusted: a topic is predicted when its score is >= 0.5"
+TOPIC_SCORES_MULTICLASS = "class probabilities summing to 1: the topic with the highest score is predicted"
 
 
 def describe_fit(
@@ -37,9 +38,10 @@ def describe_fit(
         "config_name": config.name,
         "config": config.to_dict(),
         "labels": {"topics": list(config.labels.topics), "tone": list(config.labels.tone)},
+        "topic_mode": config.topic.mode,
         "thresholds": fitted.thresholds,
         "shared_vectorizer": fitted.shares_vectorizer,
-        "topic_scores": TOPIC_SCORES,
+        "topic_scores": TOPIC_SCORES if config.topic.mode == "multilabel" else TOPIC_SCORES_MULTICLASS,
     }
     if provenance:
         manifest.update({
