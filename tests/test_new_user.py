@@ -427,11 +427,12 @@ def test_version_mismatch_is_one_warning_line(trained, tmp_path):
 
     copy = tmp_path / "models"
     shutil.copytree(trained["models"], copy)
-    edit_manifest(copy / "v1", lambda m: m["library_versions"].update({"joblib": "0.0.1"}))
+    # numpy: the one library both runtimes compute with (the CLI answers through the numpy runtime).
+    edit_manifest(copy / "v1", lambda m: m["library_versions"].update({"numpy": "0.0.1"}))
     result = cli_run("predict", "--models-dir", copy, "--version-policy", "warn", "oil talks", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("warning: model v1: library versions differ: joblib 0.0.1"), result.stderr
+    assert len(lines) == 1 and lines[0].startswith("warning: model v1: ") and "numpy 0.0.1" in lines[0], result.stderr
 
 
 # --- item 11: the model card speaks of the user's labels -------------------------------------
