@@ -10,14 +10,15 @@ originals only.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from artclf.text import leading_paragraphs
+from artclf.text import PARAGRAPH_BREAK, leading_paragraphs
 
 if TYPE_CHECKING:
     from train.config import AugmentConfig
 
-__all__ = ["Augmenter", "augment", "make_augmenters", "short_view"]
+__all__ = ["Augmenter", "INPUT_VIEWS", "augment", "headline_view", "input_view", "lead_view", "make_augmenters", "short_view"]
 
 Augmenter = Callable[[str], "str | None"]
 
@@ -28,9 +29,52 @@ def short_view(text: str) -> str | None:
     return view if view != text else None
 
 
+def headline_view(text: str) -> str | None:
+    """The article's title alone (its first paragraph), or None when that is all of it."""
+    view = leading_paragraphs(text, 1)
+    return view if view != text else None
+
+
+# A paragraph break inside a body: a blank line, or a new line that starts indented (Reuters'
+# wire copy indents each paragraph instead of leaving a blank line).
+_PARAGRAPH = re.compile(r"\n\s*\n|\n[ \t]+")
+
+
+def lead_view(text: str) -> str:
+    """The title and the body's first paragraph, as an app that shows a headline and a teaser
+    would send them. Unlike :func:`short_view` (the training view, which reads the model layout's
+    second paragraph), a body whose paragraphs are only indented is cut at the first indent."""
+    paragraphs = [p for p in text.split(PARAGRAPH_BREAK) if p.strip()]
+    if len(paragraphs) < 2:
+        return text
+    body = PARAGRAPH_BREAK.join(paragraphs[1:]).strip()
+    first = _PARAGRAPH.split(body, maxsplit=1)[0].strip()
+    return PARAGRAPH_BREAK.join([paragraphs[0], first])
+
+
+# How much of an article an input holds, as `real_dev` and `evaluate` compare them.
+INPUT_VIEWS = ("full", "lead", "headline")
+
+
+def input_view(text: str, view: str) -> str:
+    """``text`` cut to one of :data:`INPUT_VIEWS`: the whole article, title + first paragraph, title."""
+    if view == "full":
+        return text
+    if view == "lead":
+        return lead_view(text)
+    if view == "headline":
+        return leading_paragraphs(text, 1)
+    raise ValueError(f"unknown input view {view!r}; expected one of {', '.join(INPUT_VIEWS)}")
+
+
 def make_augmenters(config: "AugmentConfig") -> list[Augmenter]:
     """The augmenters a config switches on, in a fixed order."""
-    return [short_view] if config.short_views else []
+    out: list[Augmenter] = []
+    if config.short_views:
+        out.append(short_view)
+    if getattr(config, "headline_views", False):
+        out.append(headline_view)
+    return out
 
 
 def augment(

@@ -104,13 +104,17 @@ def score_model(loaded: Any, records: Sequence[Any]) -> dict[str, Any]:
 
     from artclf.errors import DataError
 
+    from train.evaluate.metrics import calibration_metrics
+
     labels = model_labels(loaded)
-    predictions = loaded.predict([r.text for r in records])
+    texts = [r.text for r in records]
+    predictions = loaded.predict(texts)
     empty = [r.id for r, p in zip(records, predictions) if p.get("empty")]
     if empty:
         # Readers refuse such records; a dataset saved before they did may still hold some.
         raise DataError(f"{len(empty)} record(s) with nothing to read (empty or invisible text), first id "
                         f"{empty[0]!r}; remove them and rebuild the dataset")
-    result = evaluate_predictions(records, predictions, labels.topics, labels.tone,
-                                  getattr(loaded, "topic_mode", "multilabel"))
+    mode = getattr(loaded, "topic_mode", loaded.manifest.get("topic_mode", "multilabel"))
+    result = evaluate_predictions(records, predictions, labels.topics, labels.tone, mode)
+    result["calibration"] = calibration_metrics(records, loaded.raw_scores(texts), labels.topics, labels.tone, mode)
     return {"model": str(loaded.path), "version": loaded.version, **result}

@@ -77,3 +77,85 @@ def evaluate_predictions(
     if tone_labels:
         out["tone"] = tone_metrics([r.tone for r in records], [p["tone"] for p in predictions], tone_labels)
     return out
+
+
+# -- calibration ---------------------------------------------------------------------------------
+
+ECE_BINS = 10
+_EPS = 1e-6
+
+
+def expected_calibration_error(p: Sequence[float], y: Sequence[float], bins: int = ECE_BINS) -> float:
+    """ECE: the mean |observed frequency - mean predicted probability| over ``bins`` equal-width
+    probability bins, each weighted by its share of the examples (Naeini et al. 2015)."""
+    p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    if p.size == 0:
+        return 0.0
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.sum() * abs(y[mask].mean() - p[mask].mean())
+    return float(total / p.size)
+
+
+def reliability_bins(p: Sequence[float], y: Sequence[float], bins: int = ECE_BINS) -> list[dict[str, float]]:
+    """Per non-empty bin: mean predicted probability, observed frequency, count (the reliability diagram)."""
+    p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    return [{"bin": b, "confidence": float(p[which == b].mean()), "frequency": float(y[which == b].mean()),
+             "n": int((which == b).sum())} for b in range(bins) if (which == b).any()]
+
+
+def binary_calibration(p: Sequence[float], y: Sequence[float]) -> dict[str, float]:
+    """ECE, Brier score and log-loss of probabilities ``p`` for binary outcomes ``y``."""
+    p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    if p.size == 0:
+        return {"ece": 0.0, "brier": 0.0, "log_loss": 0.0}
+    q = np.clip(p, _EPS, 1 - _EPS)
+    return {"ece": _r(expected_calibration_error(p, y)), "brier": _r(np.mean((p - y) ** 2)),
+            "log_loss": _r(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))}
+
+
+def calibration_metrics(
+    records: Sequence[Any], scores: Sequence[dict[str, dict[str, float]]], topic_labels: Sequence[str],
+    tone_labels: Sequence[str], topic_mode: str = "multilabel",
+) -> dict[str, Any]:
+    """How far scores are from probabilities, per task: ECE, Brier and log-loss per label and overall.
+
+    Topics (multi-label): each label's score against "the article has this label"; overall pools
+    every (article, label) pair. Tone (and multiclass topics): overall ECE is the top-label ECE
+    (confidence = highest score, outcome = it is the true tone), Brier the multiclass Brier score
+    (sum over classes, averaged over articles), log-loss of the true class; per label, one class
+    against the rest. ``scores`` are unrounded ``raw_scores`` rows."""
+    out: dict[str, Any] = {}
+    if topic_labels and topic_mode == "multilabel":
+        P = np.array([[row["topic_scores"][l] for l in topic_labels] for row in scores], dtype=float).reshape(len(scores), len(topic_labels))
+        Y = np.array([[l in r.topics for l in topic_labels] for r in records], dtype=float).reshape(len(records), len(topic_labels))
+        per_label = {l: binary_calibration(P[:, j], Y[:, j]) for j, l in enumerate(topic_labels)}
+        overall = binary_calibration(P.ravel(), Y.ravel())
+        out["topic"] = {**overall, "max_label_ece": max((m["ece"] for m in per_label.values()), default=0.0),
+                        "per_label": per_label}
+    elif topic_labels:
+        out["topic"] = _multiclass_calibration([r.topics[0] if r.topics else "" for r in records],
+                                               [row["topic_scores"] for row in scores], list(topic_labels))
+    if tone_labels:
+        out["tone"] = _multiclass_calibration([r.tone for r in records], [row["tone_scores"] for row in scores], list(tone_labels))
+    return out
+
+
+def _multiclass_calibration(true: Sequence[str], scores: Sequence[dict[str, float]], labels: list[str]) -> dict[str, Any]:
+    P = np.array([[s.get(l, 0.0) for l in labels] for s in scores], dtype=float).reshape(len(scores), len(labels))
+    Y = np.array([[t == l for l in labels] for t in true], dtype=float).reshape(len(true), len(labels))
+    if not len(P):
+        return {"ece": 0.0, "brier": 0.0, "log_loss": 0.0, "per_label": {}}
+    confidence = P.max(axis=1)
+    correct = Y[np.arange(len(P)), P.argmax(axis=1)]
+    true_p = np.clip((P * Y).sum(axis=1), _EPS, 1.0)
+    return {
+        "ece": _r(expected_calibration_error(confidence, correct)),
+        "brier": _r(np.mean(((P - Y) ** 2).sum(axis=1))),
+        "log_loss": _r(-np.mean(np.log(true_p))),
+        "per_label": {l: binary_calibration(P[:, j], Y[:, j]) for j, l in enumerate(labels)},
+    }
