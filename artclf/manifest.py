@@ -61,6 +61,8 @@ class Manifest(TypedDict, total=False):
     # "multilabel" (absent in older versions) or "multiclass": one topic per article.
     topic_mode: str
     thresholds: dict[str, dict[str, Any]]
+    # Scores -> probabilities (artclf/calibration.py): {"method", "topic": {label: map}, "tone": map}.
+    calibration: dict[str, Any]
     shared_vectorizer: bool
     topic_scores: str
     dataset: dict[str, Any]
@@ -107,6 +109,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "labels": (_is_labels, '{"topics": [names], "tone": [names]}'),
     "topic_mode": (lambda v: v in ("multilabel", "multiclass"), '"multilabel" or "multiclass"'),
     "thresholds": (lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()), "an object of label -> object"),
+    "calibration": (_is(dict), "an object"),
     "shared_vectorizer": (_is(bool), "true or false"),
     "topic_scores": (_is(str), "a string"),
     "dataset": (_is(dict), "an object"),

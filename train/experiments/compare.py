@@ -24,7 +24,7 @@ from train.experiments.runs import cache_key, read_cache, record_run, write_cach
 
 # Sections that describe the model; every other section describes the dataset, and configs that
 # differ there are not comparable.
-MODEL_SECTIONS = ("augment", "features", "topic", "tone", "train", "card")
+MODEL_SECTIONS = ("augment", "features", "topic", "tone", "calibration", "train", "card")
 
 
 # --- configs -------------------------------------------------------------------------------

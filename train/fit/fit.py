@@ -42,6 +42,8 @@ class FittedModels:
     # label -> {"decision": float, "probability": float | None, "fold_thresholds": [...], ...}
     thresholds: dict[str, dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
+    # {"method", "topic": {label: map}, "tone": map}: see artclf/calibration.py.
+    calibration: dict[str, Any] = field(default_factory=dict)
 
     @property
     def shares_vectorizer(self) -> bool:
@@ -84,11 +86,12 @@ def fit_tone_classifier(config: ToneConfig, seed: int, X: Any, tones: list[str])
     return make_tone_classifier(config, seed).fit(X, tones)
 
 
-def best_threshold(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def best_threshold(scores: np.ndarray, y: np.ndarray, center: float = 0.0) -> tuple[float, float]:
     """The decision threshold that maximises F1 on (scores, y), and that F1.
 
-    Among equally good thresholds the one nearest 0 (the model's own boundary) wins, which keeps
-    thresholds from drifting to the extremes on small data.
+    Among equally good thresholds the one nearest ``center`` (the model's own boundary: 0 for
+    decision values, 0.5 for probabilities) wins, which keeps thresholds from drifting to the
+    extremes on small data.
     """
     positives = int(y.sum())
     if positives == 0 or positives == len(y):
@@ -105,7 +108,7 @@ def best_threshold(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     candidates = (s + cut_after) / 2
     best = f1.max()
     ties = np.flatnonzero(np.isclose(f1, best, rtol=0, atol=1e-12))
-    choice = ties[np.argmin(np.abs(candidates[ties]))]
+    choice = ties[np.argmin(np.abs(candidates[ties] - center))]
     return float(candidates[choice]), float(best)
 
 
@@ -122,24 +125,39 @@ def decision_scores(classifier: Any, X: Any) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def tune_thresholds(
-    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None,
-    progress: Progress = _silent,
-) -> dict[str, dict[str, Any]]:
-    """Per-label thresholds from out-of-fold decision values on the training split.
+@dataclass
+class OutOfFold:
+    """Scores of every training row by a model that never saw its article (grouped folds)."""
 
-    Rows in one group (an article and its short view) share a fold, so no article is scored by a
-    model that saw a copy of it.
-    """
+    folds: np.ndarray
+    topic: np.ndarray | None  # (rows, labels) decision values
+    tone: np.ndarray | None  # (rows, classes) probabilities, classes sorted
+    tone_classes: list[str]
+
+
+def out_of_fold_scores(
+    texts: Sequence[str], Y: np.ndarray | None, labels: Sequence[str], tones: Sequence[str] | None, config: Config,
+    groups: Sequence[int] | None = None, progress: Progress = _silent,
+) -> OutOfFold:
+    """Topic decision values and tone probabilities from ``topic.threshold_folds`` folds of the
+    training split. Rows in one group (an article and its views) share a fold, so no article is
+    scored by a model that saw a copy of it. Folds are stratified over topics (over tones for a
+    tone-only model)."""
     k = config.topic.threshold_folds
     n = len(set(groups)) if groups is not None else len(texts)
     if n < 2 * k:
         k = max(2, n // 2)
-    label_sets = [[labels[j] for j in np.flatnonzero(row)] for row in Y]
+    if Y is not None:
+        label_sets = [[labels[j] for j in np.flatnonzero(row)] for row in Y]
+    else:
+        label_sets = [[t] for t in tones or []]
     folds = np.asarray(iterative_stratification(label_sets, [1.0] * k, config.train.seed, groups))
-    oof = np.zeros(Y.shape, dtype=float)
+    topic_oof = np.zeros(Y.shape, dtype=float) if Y is not None else None
+    classes = sorted(set(tones)) if tones is not None else []
+    tone_oof = np.zeros((len(texts), len(classes))) if tones is not None else None
     base = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed))
     texts = np.asarray(texts, dtype=object)
+    tone_array = np.asarray(tones, dtype=object) if tones is not None else None
     original = np.arange(len(texts)) == (np.asarray(groups) if groups is not None else np.arange(len(texts)))
     for fold in range(k):
         progress("thresholds", f"fold {fold + 1} of {k}", fold, k)
@@ -148,30 +166,120 @@ def tune_thresholds(
             continue
         vectorizer = build_vectorizer(config.features).fit(texts[~held & original])
         X_fit = vectorizer.transform(texts[~held])
-        with _quiet_constant_labels():
-            clf = clone(base).fit(X_fit, Y[~held])
-        oof[held] = decision_scores(clf, vectorizer.transform(texts[held]))
+        X_held = vectorizer.transform(texts[held])
+        if topic_oof is not None:
+            with _quiet_constant_labels():
+                clf = clone(base).fit(X_fit, Y[~held])
+            topic_oof[held] = decision_scores(clf, X_held)
+        if tone_oof is not None:
+            fold_tones = [str(t) for t in tone_array[~held]]
+            if len(set(fold_tones)) < 2:
+                tone_oof[held] = 1.0 / len(classes)
+                continue
+            tone_clf = fit_tone_classifier(config.tone, config.train.seed, X_fit, fold_tones)
+            tone_oof[held] = _tone_probabilities(tone_clf, X_held, classes)
     progress("thresholds", f"{k} folds done", k, k)
+    return OutOfFold(folds, topic_oof, tone_oof, classes)
+
+
+def _tone_probabilities(clf: Any, X: Any, classes: list[str]) -> np.ndarray:
+    """Class probabilities as the saved model reports them (predict_proba, else softmax of the
+    decision values), in ``classes`` order; a class missing from a fold gets 0."""
+    own = [str(c) for c in clf.classes_]
+    if hasattr(clf, "predict_proba"):
+        p = np.asarray(clf.predict_proba(X), dtype=float)
+    else:
+        d = np.asarray(clf.decision_function(X), dtype=float)
+        d = d if d.ndim == 2 else np.column_stack([-d, d])
+        z = np.exp(d - d.max(axis=1, keepdims=True))
+        p = z / z.sum(axis=1, keepdims=True)
+    out = np.zeros((p.shape[0], len(classes)))
+    for j, c in enumerate(own):
+        out[:, classes.index(c)] = p[:, j]
+    return out
+
+
+def tune_thresholds(
+    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None,
+    progress: Progress = _silent, oof: OutOfFold | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per-label thresholds (and calibration maps) from out-of-fold decision values on the
+    training split; see :func:`calibrate_topics`."""
+    if oof is None:
+        oof = out_of_fold_scores(texts, Y, labels, None, config, groups, progress)
+    return calibrate_topics(oof, Y, labels, config)
+
+
+def calibrate_topics(oof: OutOfFold, Y: np.ndarray, labels: Sequence[str], config: Config) -> dict[str, dict[str, Any]]:
+    """Per label: the calibration map (``[calibration] method``), the threshold on its probability
+    scale (best out-of-fold F1, or ``topic.precision_target``), and that threshold as a raw
+    decision value (``decision``, folded into the intercept by the caller). ``thresholds = "fixed"``
+    keeps the classifier's own cut (decision 0); so does a label whose tuned cut reached under
+    ``topic.threshold_min_f1`` out-of-fold F1 (``fallback``)."""
+    from train.fit.calibrate import choose_map, decision_at, folded, probability_cut
+
+    method = config.calibration.method
+    folds, k = oof.folds, int(oof.folds.max()) + 1 if len(oof.folds) else 0
     out = {}
     for j, label in enumerate(labels):
-        threshold, f1 = best_threshold(oof[:, j], Y[:, j])
-        fallback = Y[:, j].sum() < 2 or np.isnan(f1) or f1 < config.topic.threshold_min_f1
+        d, y = oof.topic[:, j], Y[:, j].astype(float)
+        degenerate = y.sum() < 2 or y.sum() > len(y) - 2
+        if method == "none" or degenerate:
+            raw, losses = {"kind": "platt", "a": 1.0, "b": 0.0}, {}
+        else:
+            raw, losses = choose_map(d, y, folds, method)
+        p = _probabilities(d, raw)
+        cut, f1, details = probability_cut(p, y, config.topic.precision_target)
+        if degenerate:
+            f1 = float("nan")
+        tuned = decision_at(raw, cut)
+        fallback = (config.topic.thresholds == "fixed" or y.sum() < 2 or np.isnan(f1) or f1 < config.topic.threshold_min_f1)
+        decision = 0.0 if fallback else tuned
         per_fold = []
         for fold in range(k):
             held = folds == fold
-            if 0 < Y[held, j].sum() < held.sum():
-                per_fold.append(round(best_threshold(oof[held, j], Y[held, j])[0], 4))
+            if 0 < y[held].sum() < held.sum():
+                per_fold.append(round(probability_cut(p[held], y[held], config.topic.precision_target)[0], 4))
+        mapped = folded(raw, decision)
         out[label] = {
-            "decision": 0.0 if fallback else round(threshold, 6),
+            "decision": round(decision, 6) if not fallback else 0.0,
+            "probability": round(mapped["threshold"], 6),
             "oof_f1": None if np.isnan(f1) else round(f1, 4),
             # True: the tuned threshold was not trusted (see TopicConfig.threshold_min_f1).
-            "fallback": bool(fallback),
-            "tuned_decision": round(threshold, 6),
+            "fallback": bool(fallback) and config.topic.thresholds != "fixed",
+            "tuned_decision": round(tuned, 6),
+            "tuned_probability": round(cut, 6),
             "fold_thresholds": per_fold,
             "fold_std": round(float(np.std(per_fold)), 4) if per_fold else None,
-            "folds": k,
+            "folds": k if config.topic.thresholds == "tuned" else 0,
+            "calibration": {key: value for key, value in mapped.items()},
+            "calibration_log_loss": losses,
+            **details,
         }
+        # The map is stored once, exactly; the decision actually folded is the unrounded one.
+        out[label]["_decision_exact"] = decision
     return out
+
+
+def _probabilities(d: np.ndarray, raw: dict[str, Any]) -> np.ndarray:
+    from artclf.calibration import binary_probability
+
+    return binary_probability(d, raw)
+
+
+def calibrate_tone(oof: OutOfFold, tones: Sequence[str], config: Config) -> dict[str, Any] | None:
+    """The tone map (temperature scaling on out-of-fold probabilities), or None for method none."""
+    from train.fit.calibrate import class_indices, fit_temperature, tone_log_loss
+
+    if config.calibration.method == "none" or oof.tone is None:
+        return None
+    y = class_indices([str(t) for t in tones], oof.tone_classes)
+    scale = fit_temperature(oof.tone, y)
+    from artclf.calibration import temper
+
+    spec = {"kind": "temperature", "scale": round(scale, 6)}
+    return {**spec, "oof_log_loss": {"uncalibrated": round(tone_log_loss(oof.tone, y), 5),
+                                     "temperature": round(tone_log_loss(temper(oof.tone, spec), y), 5)}}
 
 
 def fit_models(
@@ -230,6 +338,9 @@ def _fit_models(
     timings["vectorize_s"] = round(time.perf_counter() - start, 3)
 
     topic, thresholds = None, {}
+    calibration: dict[str, Any] = {"method": config.calibration.method}
+    oof: OutOfFold | None = None
+    want_tone_oof = bool(config.labels.tone) and config.calibration.method != "none"
     if labels and config.topic.mode == "multiclass":
         # One category per article: one softmax (or one-vs-rest SVM) model over the topics, no thresholds.
         categories = [t[0] if len(t) == 1 else "" for t in topic_sets]
@@ -244,21 +355,32 @@ def _fit_models(
     elif labels:
         Y = topic_matrix(topic_sets, labels)
         start = time.perf_counter()
-        if config.topic.thresholds == "tuned":
-            thresholds = tune_thresholds(texts, Y, labels, config, groups, progress)
+        if config.topic.thresholds == "tuned" or config.calibration.method != "none":
+            if oof is None:
+                oof = out_of_fold_scores(texts, Y, labels, list(tones) if want_tone_oof else None, config, groups, progress)
+            thresholds = calibrate_topics(oof, Y, labels, config)
         else:
-            thresholds = {label: {"decision": 0.0, "oof_f1": None, "fold_thresholds": [], "fold_std": None, "folds": 0} for label in labels}
+            thresholds = {label: {"decision": 0.0, "probability": 0.5, "oof_f1": None, "fold_thresholds": [], "fold_std": None,
+                                  "folds": 0, "calibration": {"kind": "platt", "a": 1.0, "b": 0.0, "threshold": 0.5},
+                                  "_decision_exact": 0.0} for label in labels}
         timings["tune_thresholds_s"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
         progress("fit", f"topic model ({len(labels)} labels)")
         with _quiet_constant_labels():
             topic_clf = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed)).fit(X, Y)
         for estimator, label in zip(topic_clf.estimators_, labels):
+            exact = thresholds[label].pop("_decision_exact")
             if hasattr(estimator, "intercept_"):
                 # Predict positive when decision > threshold  <=>  (decision - threshold) > 0.
-                estimator.intercept_ = estimator.intercept_ - thresholds[label]["decision"]
-            if config.topic.classifier == "logreg":
-                thresholds[label]["probability"] = round(float(1 / (1 + np.exp(-thresholds[label]["decision"]))), 6)
+                estimator.intercept_ = estimator.intercept_ - exact
+            else:
+                # A constant predictor (label constant in training): its score is not calibrated.
+                thresholds[label]["calibration"] = {"kind": "platt", "a": 1.0, "b": 0.0, "threshold": 0.5}
+                thresholds[label]["probability"] = 0.5
+        calibration["topic"] = {}
+        for label in labels:
+            calibration["topic"][label] = thresholds[label].pop("calibration")
+            thresholds[label]["calibration"] = calibration["topic"][label]["kind"]
         timings["fit_topic_s"] = round(time.perf_counter() - start, 3)
         topic = Pipeline([("tfidf", vectorizer), ("clf", topic_clf)])
 
@@ -272,11 +394,19 @@ def _fit_models(
         if missing:
             timings["tones_missing_from_train"] = missing
         tone = Pipeline([("tfidf", vectorizer), ("clf", tone_clf)])
+        if want_tone_oof:
+            start = time.perf_counter()
+            if oof is None or oof.tone is None:
+                oof = out_of_fold_scores(texts, None, labels, list(tones), config, groups, progress)
+            tone_map = calibrate_tone(oof, tones, config)
+            if tone_map is not None:
+                calibration["tone"] = tone_map
+            timings["calibrate_tone_s"] = round(time.perf_counter() - start, 3)
 
     for pipeline in (topic, tone):
         if pipeline is not None:
             compact_classifier(pipeline[-1], config.train.coef_dtype, config.train.keep_weights)
-    return FittedModels(topic=topic, tone=tone, thresholds=thresholds, timings=timings)
+    return FittedModels(topic=topic, tone=tone, thresholds=thresholds, timings=timings, calibration=calibration)
 
 
 def compact_classifier(classifier: Any, coef_dtype: str = "float64", keep_weights: float = 1.0) -> None:

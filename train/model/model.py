@@ -1,7 +1,10 @@
 """The loaded model: the saved pipelines behind ``predict`` / ``predict_proba`` / ``classify``.
 
-Topic scores are threshold-adjusted: each label's tuned threshold is folded into its classifier,
-so a label is predicted exactly when its score is >= 0.5 (the raw thresholds are in the manifest).
+Topic scores are calibrated probabilities (``artclf.calibration``; the manifest's ``calibration``
+record): each label's tuned threshold is folded into its classifier, and a label is predicted
+exactly when its probability is >= that label's threshold on the probability scale, which is
+the plain pipeline's own decision. Models saved without calibration keep the threshold-adjusted
+sigmoid and the cut 0.5. Tone probabilities go through the tone map (temperature scaling).
 A model may carry only one of the two tasks (the benchmarks train one); the other is then absent
 from every result. Scores are computed by ``train.model.scoring`` from the pipelines' fitted attributes
 when it supports them and reproduces the pipelines on a probe text, else by the pipelines.
@@ -14,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from artclf.calibration import IDENTITY, binary_probability, check_binary, check_tone, temper, topic_maps
 from artclf.outputs import PREDICT_KEYS, PROBA_KEYS, answer_with_empties, empty_result, pick
 
 
@@ -64,6 +68,16 @@ class ArticleModel:
         self._tone_columns: list[int] = []
         if tone is not None:
             self.tone_labels, self._tone_columns = _ordered_classes(tone, manifest["labels"].get("tone", []))
+        calibration = manifest.get("calibration") or {}
+        self.topic_maps: list[dict[str, Any]] = []
+        if topic is not None and self.topic_mode == "multilabel":
+            self.topic_maps = [check_binary(m, f"calibration of topic {label!r}")
+                               for m, label in zip(topic_maps(calibration, self.topic_labels), self.topic_labels)]
+        self._calibrated = any(m != IDENTITY for m in self.topic_maps)
+        # The probability each topic label needs (0.5 in multiclass mode and for uncalibrated models).
+        self.topic_thresholds: list[float] = [float(m["threshold"]) for m in self.topic_maps] or [0.5] * len(self.topic_labels)
+        self.tone_map: dict[str, Any] | None = (check_tone(calibration["tone"], "tone calibration")
+                                                if tone is not None and calibration.get("tone") else None)
         # Both pipelines were fitted with one vectorizer: transform once, not twice.
         self._shared = bool(manifest.get("shared_vectorizer")) and topic is not None and tone is not None
         self._explainer: Any = None
@@ -87,11 +101,25 @@ class ArticleModel:
         if scores.ndim == 2 and scores.shape[1] == 2 and len(self.topic_labels) == 1:
             # One topic: OneVsRest treats it as a binary problem and returns [P(not), P(topic)].
             scores = scores[:, 1]
-        return scores[:, None] if scores.ndim == 1 else scores
+        scores = scores[:, None] if scores.ndim == 1 else scores
+        if self._calibrated:
+            from sklearn.multiclass import _ConstantPredictor
+
+            decision = np.asarray(clf.decision_function(X), dtype=float).reshape(len(scores), -1)
+            for j, (estimator, spec) in enumerate(zip(final.estimators_, self.topic_maps)):
+                if not isinstance(estimator, _ConstantPredictor):
+                    scores[:, j] = binary_probability(decision[:, j], spec)
+        return scores
+
+    def calibrate_topics(self, decision: np.ndarray) -> np.ndarray:
+        """Probabilities from folded decision values (n, labels) under each label's map."""
+        if not self._calibrated:
+            return _sigmoid(decision)
+        return np.column_stack([binary_probability(decision[:, j], spec) for j, spec in enumerate(self.topic_maps)])
 
     def tone_scores(self, X: Any) -> np.ndarray:
         clf = self.tone_pipeline if not self._shared else self.tone_pipeline[-1]
-        return _class_scores(clf, X, self._tone_columns)
+        return temper(_class_scores(clf, X, self._tone_columns), self.tone_map)
 
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(topic scores, tone scores) arrays for ``texts``, through the fast path when it holds."""
@@ -129,7 +157,7 @@ class ArticleModel:
                     row["topic"] = self.topic_labels[int(np.argmax(scores))]
                     row["topics"] = [row["topic"]]
                 else:
-                    row["topics"] = [label for label, p in zip(self.topic_labels, scores) if p >= 0.5]
+                    row["topics"] = [label for label, p, t in zip(self.topic_labels, scores, self.topic_thresholds) if p >= t]
                 row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, scores)}
         if tone is not None:
             for row, scores in zip(out, tone):
@@ -224,9 +252,9 @@ class _FastPath:
         topic = tone = None
         if self.topic is not None:
             d = self.topic(X)
-            topic = _sigmoid(d) if self.topic_kind == "multilabel" else _fast_class_scores(d, self.topic_kind, self.model._topic_columns)
+            topic = self.model.calibrate_topics(d) if self.topic_kind == "multilabel" else _fast_class_scores(d, self.topic_kind, self.model._topic_columns)
         if self.tone is not None:
-            tone = _fast_class_scores(self.tone(X), self.tone_kind, self.model._tone_columns)
+            tone = temper(_fast_class_scores(self.tone(X), self.tone_kind, self.model._tone_columns), self.model.tone_map)
         return topic, tone
 
 

@@ -16,7 +16,9 @@ from train.store.provenance import git_commit, library_versions, now_utc
 
 __all__ = ["TOPIC_SCORES", "describe_fit"]
 
-TOPIC_SCORES = "threshold-adjusted: a topic is predicted when its score is >= 0.5"
+TOPIC_SCORES = ("calibrated probabilities: a topic is predicted when its score is >= its threshold "
+                "(calibration.topic[label].threshold; thresholds[label].probability)")
+TOPIC_SCORES_UNCALIBRATED = "threshold-adjusted: a topic is predicted when its score is >= 0.5"
 TOPIC_SCORES_MULTICLASS = "class probabilities summing to 1: the topic with the highest score is predicted"
 
 
@@ -41,7 +43,9 @@ def describe_fit(
         "topic_mode": config.topic.mode,
         "thresholds": fitted.thresholds,
         "shared_vectorizer": fitted.shares_vectorizer,
-        "topic_scores": TOPIC_SCORES if config.topic.mode == "multilabel" else TOPIC_SCORES_MULTICLASS,
+        "topic_scores": (TOPIC_SCORES_MULTICLASS if config.topic.mode == "multiclass" else
+                         TOPIC_SCORES_UNCALIBRATED if config.calibration.method == "none" else TOPIC_SCORES),
+        "calibration": fitted.calibration,
     }
     if provenance:
         manifest.update({

@@ -1,0 +1,96 @@
+"""Calibration maps: a model's scores -> probabilities, as the manifest and the portable format
+store them (FORMAT.md, "Calibration"). numpy only; the training side fits them
+(``train.fit.calibrate``), every runtime applies them with these functions.
+
+A topic label's map takes its *folded* decision value (the tuned threshold already subtracted,
+so the plain pipeline predicts the label exactly when the value is > 0) to a probability:
+
+* ``{"kind": "platt", "a": A, "b": B}``: ``1 / (1 + exp(-(A * d + B)))`` (A > 0);
+* ``{"kind": "isotonic", "x": [...], "y": [...]}``: piecewise-linear through the points
+  ``(x[i], y[i])`` (x increasing, y non-decreasing), constant beyond the ends (``numpy.interp``).
+
+Each label's map carries its ``threshold`` on the probability scale, the map's value at 0: the
+label is predicted when its probability is >= the threshold, which is the plain pipeline's
+decision. A model saved without calibration has the identity ``platt`` map (A = 1, B = 0) and
+threshold 0.5, which is what scores meant before.
+
+The tone map is ``{"kind": "temperature", "scale": s}``: class probabilities ``p`` become
+``p ** s / sum(p ** s)`` (softmax of ``s`` times the logits), which never changes the most
+probable class, so the tone is the plain pipeline's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["IDENTITY", "CalibrationError", "binary_probability", "check_binary", "check_tone", "temper"]
+
+IDENTITY: dict[str, Any] = {"kind": "platt", "a": 1.0, "b": 0.0, "threshold": 0.5}
+# Bounds on a stored map, so a hostile file cannot make a reader allocate without limit.
+MAX_POINTS = 100_000
+
+
+class CalibrationError(ValueError):
+    """A calibration map that is not one this runtime can apply."""
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
+
+
+def check_binary(spec: Any, where: str) -> dict[str, Any]:
+    """A topic label's map, checked: known kind, finite numbers, monotone, a threshold in [0, 1]."""
+    if not isinstance(spec, Mapping):
+        raise CalibrationError(f"{where}: calibration must be an object")
+    kind = spec.get("kind")
+    if kind == "platt":
+        if not (_finite(spec.get("a")) and _finite(spec.get("b")) and spec["a"] > 0):
+            raise CalibrationError(f"{where}: platt calibration needs finite a > 0 and b")
+    elif kind == "isotonic":
+        x, y = spec.get("x"), spec.get("y")
+        if not (isinstance(x, list) and isinstance(y, list) and 1 <= len(x) == len(y) <= MAX_POINTS
+                and all(_finite(v) for v in x) and all(_finite(v) for v in y)):
+            raise CalibrationError(f"{where}: isotonic calibration needs lists x and y of equal length (1..{MAX_POINTS}) of finite numbers")
+        xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if np.any(np.diff(xs) <= 0) or np.any(np.diff(ys) < 0) or ys.min() < 0 or ys.max() > 1:
+            raise CalibrationError(f"{where}: isotonic calibration needs increasing x and non-decreasing y in [0, 1]")
+    else:
+        raise CalibrationError(f"{where}: unknown calibration kind {kind!r} (platt or isotonic)")
+    threshold = spec.get("threshold")
+    if not (_finite(threshold) and 0.0 <= threshold <= 1.0):
+        raise CalibrationError(f"{where}: calibration threshold must be a number in [0, 1]")
+    return dict(spec)
+
+
+def check_tone(spec: Any, where: str) -> dict[str, Any]:
+    if not isinstance(spec, Mapping) or spec.get("kind") != "temperature" or not _finite(spec.get("scale")) or spec["scale"] <= 0:
+        raise CalibrationError(f"{where}: tone calibration must be {{\"kind\": \"temperature\", \"scale\": s > 0}}")
+    return dict(spec)
+
+
+def binary_probability(d: np.ndarray, spec: Mapping[str, Any]) -> np.ndarray:
+    """Probabilities from folded decision values ``d`` under one label's map (float64)."""
+    d = np.asarray(d, dtype=np.float64)
+    if spec["kind"] == "platt":
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-(float(spec["a"]) * d + float(spec["b"]))))
+    return np.interp(d, np.asarray(spec["x"], dtype=np.float64), np.asarray(spec["y"], dtype=np.float64))
+
+
+def temper(p: np.ndarray, spec: Mapping[str, Any] | None) -> np.ndarray:
+    """Class probabilities (rows) under the tone map: ``p ** s`` renormalised per row."""
+    if spec is None or float(spec["scale"]) == 1.0:
+        return p
+    with np.errstate(divide="ignore"):
+        logp = np.log(np.asarray(p, dtype=np.float64)) * float(spec["scale"])
+    logp -= logp.max(axis=1, keepdims=True)
+    z = np.exp(logp)
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def topic_maps(calibration: Mapping[str, Any] | None, labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Each label's map from a manifest's ``calibration`` record (identity where none is stored)."""
+    stored = (calibration or {}).get("topic") or {}
+    return [dict(stored[label]) if label in stored else dict(IDENTITY) for label in labels]
