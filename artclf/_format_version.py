@@ -3,5 +3,6 @@
 
 FORMAT_NAME = "artclf-portable"
 # Bump on any change a version-1 reader would misread; readers refuse versions they do not know.
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+# 2: calibration maps (topic labels, tone) and per-label probability thresholds.
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)

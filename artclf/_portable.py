@@ -18,6 +18,7 @@ import numpy as np
 from artclf.errors import ModelIntegrityError
 
 from artclf._analyzer import Analyzer, hashed_index
+from artclf.calibration import IDENTITY, CalibrationError, binary_probability, check_binary, check_tone, temper
 from artclf._format_version import FORMAT_NAME, SUPPORTED_VERSIONS
 
 __all__ = ["PortableFormatError", "PortableModel", "read_npy", "MANIFEST_NAME"]
@@ -267,6 +268,9 @@ class PortableModel:
         self.n_features = offset
 
         self.topic_labels: list[str] = []
+        self.topic_maps: list[dict[str, Any]] = []
+        self.topic_thresholds: list[float] = []
+        self.tone_map: dict[str, Any] | None = None
         self._topic: _Head | None = None
         self._constant: list[float | None] = []
         if spec.get("topic") is not None:
@@ -277,6 +281,15 @@ class PortableModel:
             constant = topic.get("constant_scores") or [None] * len(self.topic_labels)
             _require(len(constant) == len(self.topic_labels), "topic constant_scores: one entry per label expected")
             self._constant = [None if c is None else float(c) for c in constant]
+            maps = topic.get("calibration")
+            if maps is None:
+                maps = [dict(IDENTITY) for _ in self.topic_labels]
+            _require(isinstance(maps, list) and len(maps) == len(self.topic_labels), "topic calibration: one map per label expected")
+            try:
+                self.topic_maps = [check_binary(m, f"topic calibration of {label!r}") for m, label in zip(maps, self.topic_labels)]
+            except CalibrationError as exc:
+                raise PortableFormatError(str(exc)) from None
+            self.topic_thresholds = [float(m["threshold"]) for m in self.topic_maps]
 
         self.tone_labels: list[str] = []
         self._tone: _Head | None = None
@@ -292,6 +305,10 @@ class PortableModel:
             _require(self._tone_link == "softmax" or len(self.tone_classes) == 2, f"tone link {self._tone_link!r} needs exactly two classes")
             self._tone = _Head(tone, files, offset, outputs[self._tone_link], "tone")
             self._tone_columns = [self.tone_classes.index(t) for t in self.tone_labels]
+            try:
+                self.tone_map = check_tone(tone["calibration"], "tone calibration") if tone.get("calibration") is not None else None
+            except CalibrationError as exc:
+                raise PortableFormatError(str(exc)) from None
         _require(self._topic is not None or self._tone is not None, "the model has neither a topic nor a tone head")
 
     # -- features -------------------------------------------------------------------------
@@ -317,10 +334,10 @@ class PortableModel:
     def _scores_from(self, X: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None]:
         topic = tone = None
         if self._topic is not None:
-            topic = _sigmoid(self._topic.decision(*X))
-            for j, c in enumerate(self._constant):
-                if c is not None:
-                    topic[:, j] = c
+            d = self._topic.decision(*X)
+            topic = np.empty_like(d)
+            for j, (c, spec) in enumerate(zip(self._constant, self.topic_maps)):
+                topic[:, j] = c if c is not None else binary_probability(d[:, j], spec)
         if self._tone is not None:
             d = self._tone.decision(*X)
             if self._tone_link == "logistic_binary":
@@ -330,7 +347,7 @@ class PortableModel:
                 probs = _softmax(np.column_stack([-d[:, 0], d[:, 0]]))
             else:
                 probs = _softmax(d)
-            tone = probs[:, self._tone_columns]
+            tone = temper(probs, self.tone_map)[:, self._tone_columns]
         return topic, tone
 
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -352,7 +369,7 @@ class PortableModel:
         out: list[dict[str, Any]] = [{} for _ in range(n)]
         if topic is not None:
             for row, s in zip(out, topic):
-                row["topics"] = [label for label, p in zip(self.topic_labels, s) if p >= 0.5]
+                row["topics"] = [label for label, p, t in zip(self.topic_labels, s, self.topic_thresholds) if p >= t]
                 row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, s)}
         if tone is not None:
             for row, s in zip(out, tone):

@@ -85,7 +85,8 @@ def main() -> None:
     reference = load_model(args.model, args.models_dir)
     manifest = reference.manifest
     texts = [(r.get("title") or "") + "\n\n" + r["text"] for r in load_from_disk(args.data)["test"]]
-    files = export_portable(reference.topic_pipeline, reference.tone_pipeline, manifest["labels"]["topics"], manifest["labels"]["tone"])
+    files = export_portable(reference.topic_pipeline, reference.tone_pipeline, manifest["labels"]["topics"], manifest["labels"]["tone"],
+                            manifest.get("calibration"))
     parity = check_parity(files, reference.topic_pipeline, reference.tone_pipeline, texts)
     folder = path / "portable"
     folder.mkdir(exist_ok=True)

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 
 export const FORMAT_NAME = "artclf-portable";
-export const SUPPORTED_VERSIONS = [1];
+export const SUPPORTED_VERSIONS = [1, 2];
 export const MANIFEST_NAME = "portable.json";
 
 export class PortableFormatError extends Error {
@@ -510,6 +510,56 @@ class Head {
 
 const sigmoid = (x) => 1 / (1 + Math.exp(-x));
 
+// Calibration maps (FORMAT.md, "Calibration"): a topic label's folded decision value -> probability.
+const IDENTITY = { kind: "platt", a: 1, b: 0, threshold: 0.5 };
+const finite = (x) => typeof x === "number" && Number.isFinite(x);
+
+function checkBinaryMap(m, where) {
+  need(m && typeof m === "object", `${where}: calibration must be an object`);
+  if (m.kind === "platt") {
+    need(finite(m.a) && finite(m.b) && m.a > 0, `${where}: platt calibration needs finite a > 0 and b`);
+  } else if (m.kind === "isotonic") {
+    need(Array.isArray(m.x) && Array.isArray(m.y) && m.x.length >= 1 && m.x.length === m.y.length && m.x.length <= 100000
+      && m.x.every(finite) && m.y.every(finite), `${where}: isotonic calibration needs lists x and y of equal length of finite numbers`);
+    for (let i = 1; i < m.x.length; i++) need(m.x[i] > m.x[i - 1] && m.y[i] >= m.y[i - 1], `${where}: isotonic calibration needs increasing x and non-decreasing y`);
+    need(m.y[0] >= 0 && m.y[m.y.length - 1] <= 1, `${where}: isotonic probabilities must be in [0, 1]`);
+  } else {
+    need(false, `${where}: unknown calibration kind ${m.kind}`);
+  }
+  need(finite(m.threshold) && m.threshold >= 0 && m.threshold <= 1, `${where}: calibration threshold must be a number in [0, 1]`);
+  return m;
+}
+
+// numpy.interp: constant beyond the ends, linear between the points.
+function interp(x, xs, ys) {
+  const n = xs.length;
+  if (!(x > xs[0])) return ys[0];
+  if (x >= xs[n - 1]) return ys[n - 1];
+  let lo = 0;
+  let hi = n - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] <= x) lo = mid;
+    else hi = mid;
+  }
+  const slope = (ys[lo + 1] - ys[lo]) / (xs[lo + 1] - xs[lo]);
+  return slope * (x - xs[lo]) + ys[lo];
+}
+
+function binaryProbability(d, m) {
+  return m.kind === "platt" ? 1 / (1 + Math.exp(-(m.a * d + m.b))) : interp(d, m.x, m.y);
+}
+
+// The tone map: p ** scale, renormalised (softmax of scale x logits); never changes the top tone.
+function temper(p, m) {
+  if (!m || m.scale === 1) return p;
+  const logs = p.map((x) => Math.log(x) * m.scale);
+  const top = Math.max(...logs);
+  const z = logs.map((x) => Math.exp(x - top));
+  const s = z.reduce((a, b) => a + b, 0);
+  return z.map((x) => x / s);
+}
+
 function softmax(xs) {
   const m = Math.max(...xs);
   const z = xs.map((x) => Math.exp(x - m));
@@ -571,6 +621,10 @@ export class PortableModel {
       this.topic = new Head(spec.topic, files, offset, this.topicLabels.length, "topic");
       this.constant = spec.topic.constant_scores ?? this.topicLabels.map(() => null);
       need(this.constant.length === this.topicLabels.length, "topic constant_scores: one entry per label expected");
+      const maps = spec.topic.calibration ?? this.topicLabels.map(() => IDENTITY);
+      need(Array.isArray(maps) && maps.length === this.topicLabels.length, "topic calibration: one map per label expected");
+      this.topicMaps = maps.map((m, j) => checkBinaryMap(m, `topic calibration of ${this.topicLabels[j]}`));
+      this.topicThresholds = this.topicMaps.map((m) => m.threshold);
     }
     if (spec.tone) {
       const t = spec.tone;
@@ -583,6 +637,8 @@ export class PortableModel {
       this.toneLink = t.link;
       this.tone = new Head(t, files, offset, outputs[t.link], "tone");
       this.toneColumns = this.toneLabels.map((l) => this.toneClasses.indexOf(l));
+      this.toneMap = t.calibration ?? null;
+      if (this.toneMap !== null) need(this.toneMap.kind === "temperature" && finite(this.toneMap.scale) && this.toneMap.scale > 0, "tone calibration must be {kind: temperature, scale > 0}");
     }
     need(this.topic || this.tone, "the model has neither a topic nor a tone head");
   }
@@ -606,7 +662,7 @@ export class PortableModel {
     let topic = null;
     let tone = null;
     if (this.topic) {
-      topic = this.topic.decision(cols, values).map((d, j) => (this.constant[j] === null ? sigmoid(d) : this.constant[j]));
+      topic = this.topic.decision(cols, values).map((d, j) => (this.constant[j] === null ? binaryProbability(d, this.topicMaps[j]) : this.constant[j]));
     }
     if (this.tone) {
       const d = this.tone.decision(cols, values);
@@ -619,6 +675,7 @@ export class PortableModel {
       } else {
         probs = softmax(d);
       }
+      probs = temper(probs, this.toneMap);
       tone = this.toneColumns.map((c) => probs[c]);
     }
     return { topic, tone };
@@ -639,7 +696,7 @@ export class PortableModel {
       const { topic, tone } = this.scores(text);
       const row = {};
       if (topic) {
-        row.topics = this.topicLabels.filter((_, j) => topic[j] >= 0.5);
+        row.topics = this.topicLabels.filter((_, j) => topic[j] >= this.topicThresholds[j]);
         row.topic_scores = Object.fromEntries(this.topicLabels.map((l, j) => [l, round4(topic[j])]));
       }
       if (tone) {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import random
 
-from train.config import AugmentConfig, Config, FeaturesConfig, LabelsConfig, TopicConfig, ToneConfig, TrainConfig
+from train.config import AugmentConfig, CalibrationConfig, Config, FeaturesConfig, LabelsConfig, TopicConfig, ToneConfig, TrainConfig
 from train.fit.fit import FittedModels, fit_models
 
 TOPIC_WORDS = {
@@ -115,6 +115,14 @@ CONFIGS: dict[str, Config] = {
     # A topic with no training positives: OneVsRest keeps a constant predictor for it.
     "constant topic logreg": Config(labels=LabelsConfig(topics=("diplomacy", "energy", "territory", "sports"))),
     "constant topic svc": Config(labels=LabelsConfig(topics=("diplomacy", "energy", "territory", "sports")), topic=TopicConfig(classifier="linear_svc")),
+    # Calibration: every kind of map, and none (the uncalibrated sigmoid with cut 0.5).
+    "calibration platt": Config(calibration=CalibrationConfig(method="platt")),
+    "calibration isotonic": Config(calibration=CalibrationConfig(method="isotonic")),
+    "calibration isotonic svc float32": Config(calibration=CalibrationConfig(method="isotonic"), topic=TopicConfig(classifier="linear_svc"),
+                                               tone=ToneConfig(classifier="linear_svc"), train=TrainConfig(coef_dtype="float32")),
+    "calibration none": Config(calibration=CalibrationConfig(method="none")),
+    "precision target": Config(topic=TopicConfig(precision_target=0.9)),
+    "no headline views": Config(augment=AugmentConfig(headline_views=False)),
 }
 
 

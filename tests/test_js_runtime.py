@@ -27,7 +27,8 @@ JS_CASES = [
     "default", "bigrams min_df 1", "english stop words 1-2", "punctuation token pattern", "custom token pattern",
     "lead + char + bigrams", "hashed lead char bigrams", "no lowercase no accents char", "tone complement nb",
     "svc both float32 pruned", "hashed nb_svm float32 pruned", "tone only", "topic only", "binary tone logreg",
-    "binary tone svc", "constant topic svc", "tone labels in another order",
+    "binary tone svc", "constant topic svc", "tone labels in another order", "calibration platt", "calibration isotonic",
+    "calibration isotonic svc float32", "calibration none",
 ]
 
 TOKEN_SPECS = [
@@ -53,7 +54,7 @@ def _vectors(tmp: Path) -> None:
     for i, name in enumerate(JS_CASES):
         config = CONFIGS[name]
         fitted = fit_named(name)
-        files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone))
+        files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), fitted.calibration)
         check_parity(files, fitted.topic, fitted.tone, texts)
         folder = tmp / f"model{i}"
         folder.mkdir()

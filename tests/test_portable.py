@@ -26,7 +26,7 @@ SCHEMA = Path(__file__).resolve().parents[1] / "artclf" / "format.schema.json"
 
 def _reference(config: Config, fitted) -> ArticleModel:
     manifest = {"labels": {"topics": list(config.labels.topics), "tone": list(config.labels.tone)},
-                "shared_vectorizer": fitted.topic is not None and fitted.tone is not None}
+                "shared_vectorizer": fitted.topic is not None and fitted.tone is not None, "calibration": fitted.calibration}
     return ArticleModel(fitted.topic, fitted.tone, manifest)
 
 
@@ -34,7 +34,7 @@ def _reference(config: Config, fitted) -> ArticleModel:
 def test_runtime_equals_the_pipelines(name):
     config = CONFIGS[name]
     fitted = fit_named(name)
-    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone))
+    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), fitted.calibration)
     texts = check_texts()
 
     report = check_parity(files, fitted.topic, fitted.tone, texts, tol=1e-6)
@@ -116,7 +116,7 @@ def test_strip_accents_equals_sklearn_on_every_code_point():
 @pytest.fixture(scope="module")
 def files() -> dict[str, bytes]:
     fitted = fit_named("default")
-    return export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"])
+    return export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"], fitted.calibration)
 
 
 def _npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
@@ -133,7 +133,7 @@ def _with_spec(files: dict[str, bytes], change) -> dict[str, bytes]:
 
 def test_reader_refuses_an_unknown_format_version(files):
     bad = _with_spec(files, lambda s: s.update(format_version=FORMAT_VERSION + 1))
-    with pytest.raises(PortableFormatError, match=r"format version 2 is not supported .*upgrade"):
+    with pytest.raises(PortableFormatError, match=rf"format version {FORMAT_VERSION + 1} is not supported .*upgrade"):
         PortableModel(bad)
 
 
@@ -196,7 +196,7 @@ def test_exporter_refuses_what_the_format_cannot_express(files):
 
 def test_parity_gate_raises_when_the_runtime_would_differ(files):
     fitted = fit_named("default")
-    exported = export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"])
+    exported = export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"], fitted.calibration)
     coef = np.load(io.BytesIO(exported["tone.coef.npy"]))
     tampered = {**exported, "tone.coef.npy": _npy(coef * 1.01)}
     with pytest.raises(PortableUnsupported, match="parity check failed"):
@@ -220,3 +220,44 @@ def test_runtime_imports_only_numpy_and_the_standard_library(files, tmp_path):
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+# -- calibration ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["default", "calibration platt", "calibration isotonic", "calibration isotonic svc float32",
+                                  "precision target", "calibration none"])
+def test_plain_pipelines_give_the_calibrated_models_labels(name):
+    """Thresholds live on the probability scale but are still folded into the intercepts: a plain
+    joblib/skops pipeline's predict() gives the labels the calibrated runtimes give."""
+    config = CONFIGS[name]
+    fitted = fit_named(name)
+    texts = [t for t in check_texts() if t.strip()]
+    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), fitted.calibration)
+    portable = PortableModel(files)
+    plain_topics = fitted.topic.predict(texts)
+    plain_tone = fitted.tone.predict(texts)
+    for row, topics, tone in zip(portable.classify(texts), plain_topics, plain_tone):
+        assert row["topics"] == [label for label, on in zip(config.labels.topics, topics) if on]
+        assert row["tone"] == tone
+    maps = fitted.calibration["topic"]
+    if name != "calibration none":
+        assert {m["kind"] for m in maps.values()} <= {"platt", "isotonic"}
+        assert "tone" in fitted.calibration and fitted.calibration["tone"]["scale"] > 0
+    else:
+        assert all(m == {"kind": "platt", "a": 1.0, "b": 0.0, "threshold": 0.5} for m in maps.values())
+        assert "tone" not in fitted.calibration
+    if name == "calibration isotonic":
+        assert {m["kind"] for m in maps.values()} == {"isotonic"}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s["topic"]["calibration"][0].update(kind="beta"), "unknown calibration kind"),
+    (lambda s: s["topic"]["calibration"][0].update(a=-1.0), "a > 0"),
+    (lambda s: s["topic"]["calibration"][0].update(threshold=1.5), "threshold"),
+    (lambda s: s["topic"]["calibration"].pop(), "one map per label"),
+    (lambda s: s["topic"]["calibration"].__setitem__(0, {"kind": "isotonic", "x": [1.0, 0.0], "y": [0.1, 0.9], "threshold": 0.5}), "increasing"),
+    (lambda s: s["tone"].update(calibration={"kind": "temperature", "scale": 0}), "tone calibration"),
+])
+def test_reader_refuses_bad_calibration_maps(files, change, message):
+    with pytest.raises(PortableFormatError, match=message):
+        PortableModel(_with_spec(files, change))

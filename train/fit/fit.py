@@ -240,7 +240,8 @@ def calibrate_topics(oof: OutOfFold, Y: np.ndarray, labels: Sequence[str], confi
             held = folds == fold
             if 0 < y[held].sum() < held.sum():
                 per_fold.append(round(probability_cut(p[held], y[held], config.topic.precision_target)[0], 4))
-        mapped = folded(raw, decision)
+        # "none": the threshold-adjusted sigmoid with cut 0.5, as before calibration existed.
+        mapped = folded(raw, decision) if method != "none" else {"kind": "platt", "a": 1.0, "b": 0.0, "threshold": 0.5}
         out[label] = {
             "decision": round(decision, 6) if not fallback else 0.0,
             "probability": round(mapped["threshold"], 6),

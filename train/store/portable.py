@@ -280,8 +280,10 @@ def _split(pipeline: Any, task: str) -> tuple[Any, Any]:
 
 
 def export_portable(topic_pipeline: Any | None, tone_pipeline: Any | None,
-                    topic_labels: Sequence[str], tone_labels: Sequence[str]) -> dict[str, bytes]:
-    """{file name: bytes} of the portable model, or PortableUnsupported(reason)."""
+                    topic_labels: Sequence[str], tone_labels: Sequence[str],
+                    calibration: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+    """{file name: bytes} of the portable model, or PortableUnsupported(reason). ``calibration``
+    is the manifest's record (``artclf.calibration``); its maps travel in ``portable.json``."""
     if topic_pipeline is None and tone_pipeline is None:
         raise PortableUnsupported("no pipeline to export")
     featurizers = {}
@@ -302,12 +304,19 @@ def export_portable(topic_pipeline: Any | None, tone_pipeline: Any | None,
     n = spec["features"]["n_features"]
     spec["topic"] = _topic_head(featurizers["topic"][1], topic_labels, n, files) if "topic" in featurizers else None
     spec["tone"] = _tone_head(featurizers["tone"][1], tone_labels, n, files) if "tone" in featurizers else None
+    if calibration:
+        from artclf.calibration import topic_maps
+
+        if spec["topic"] is not None:
+            spec["topic"]["calibration"] = topic_maps(calibration, spec["topic"]["labels"])
+        if spec["tone"] is not None and calibration.get("tone"):
+            spec["tone"]["calibration"] = {"kind": "temperature", "scale": float(calibration["tone"]["scale"])}
     files[MANIFEST_NAME] = json.dumps(spec, indent=1, ensure_ascii=False).encode("utf-8")
     return files
 
 
-def _labels(topic: np.ndarray | None, tone: np.ndarray | None) -> tuple[Any, Any]:
-    return (None if topic is None else (topic >= 0.5).tolist(),
+def _labels(topic: np.ndarray | None, tone: np.ndarray | None, thresholds: Sequence[float]) -> tuple[Any, Any]:
+    return (None if topic is None else (topic >= np.asarray(thresholds, dtype=float)).tolist(),
             None if tone is None else np.argmax(tone, axis=1).tolist())
 
 
@@ -323,6 +332,11 @@ def check_parity(portable_files: Mapping[str, bytes], topic_pipeline: Any | None
     manifest = {
         "labels": {"topics": list(portable.topic_labels), "tone": list(spec["tone"]["labels"]) if spec.get("tone") else []},
         "shared_vectorizer": topic_pipeline is not None and tone_pipeline is not None and topic_pipeline[:-1][0] is tone_pipeline[:-1][0],
+        # The reference applies the calibration the portable files carry, from its own code.
+        "calibration": {
+            "topic": dict(zip(portable.topic_labels, (spec.get("topic") or {}).get("calibration") or [])),
+            **({"tone": spec["tone"]["calibration"]} if (spec.get("tone") or {}).get("calibration") else {}),
+        },
     }
     reference = ArticleModel(topic_pipeline, tone_pipeline, manifest)
     if reference.tone_labels != portable.tone_labels or reference.topic_labels != portable.topic_labels:
@@ -337,7 +351,7 @@ def check_parity(portable_files: Mapping[str, bytes], topic_pipeline: Any | None
             if a.shape != b.shape:
                 raise PortableUnsupported(f"score shapes differ: {a.shape} vs {b.shape}")
             diff = max(diff, float(np.max(np.abs(a - np.asarray(b, dtype=float)))))
-    identical = _labels(*mine) == _labels(*theirs)
+    identical = _labels(*mine, portable.topic_thresholds) == _labels(*theirs, reference.topic_thresholds)
     result = {"max_abs_diff": diff, "labels_identical": bool(identical), "n": len(texts)}
     if not diff <= tol or not identical:
         raise PortableUnsupported(f"parity check failed on {len(texts)} texts: max |score difference| {diff:.3g} (tolerance {tol:g}), labels identical: {identical}")
@@ -346,7 +360,7 @@ def check_parity(portable_files: Mapping[str, bytes], topic_pipeline: Any | None
 
 def portable_version_files(
     topic_pipeline: Any | None, tone_pipeline: Any | None, topic_labels: Sequence[str], tone_labels: Sequence[str],
-    parity_texts: Sequence[str],
+    parity_texts: Sequence[str], calibration: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The portable files of a version and the manifest's ``portable`` record.
 
@@ -355,7 +369,7 @@ def portable_version_files(
     `models show` and the runtime's refusal can name the reason.
     """
     try:
-        files = export_portable(topic_pipeline, tone_pipeline, topic_labels, tone_labels)
+        files = export_portable(topic_pipeline, tone_pipeline, topic_labels, tone_labels, calibration)
         parity = check_parity(files, topic_pipeline, tone_pipeline, parity_texts)
     except PortableUnsupported as exc:
         return {}, {"available": False, "reason": exc.reason}
