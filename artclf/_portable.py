@@ -18,7 +18,8 @@ import numpy as np
 from artclf.errors import ModelIntegrityError
 
 from artclf._analyzer import Analyzer, hashed_index
-from artclf.calibration import IDENTITY, CalibrationError, binary_probability, check_binary, check_tone, temper
+from artclf.calibration import (IDENTITY, CalibrationError, binary_probability, check_binary, check_evidence, check_tone,
+                                evidence_terms, never_every_label, temper)
 from artclf._format_version import FORMAT_NAME, SUPPORTED_VERSIONS
 
 __all__ = ["PortableFormatError", "PortableModel", "read_npy", "MANIFEST_NAME"]
@@ -310,6 +311,16 @@ class PortableModel:
             except CalibrationError as exc:
                 raise PortableFormatError(str(exc)) from None
         _require(self._topic is not None or self._tone is not None, "the model has neither a topic nor a tone head")
+        self.evidence: dict[str, Any] | None = None
+        self._words: _Branch | None = None
+        if spec.get("evidence") is not None:
+            try:
+                self.evidence = check_evidence(spec["evidence"], self.topic_labels, "evidence")
+            except CalibrationError as exc:
+                raise PortableFormatError(str(exc)) from None
+            self._stop_words = frozenset(self.evidence["stop_words"])
+            self._words = next((b for b in self.branches if b.name == "words"), None)
+            self._low_topic = [self.evidence["topic"].get(label) for label in self.topic_labels]
 
     # -- features -------------------------------------------------------------------------
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -331,13 +342,24 @@ class PortableModel:
         return indptr, indices, data
 
     # -- scores ---------------------------------------------------------------------------
-    def _scores_from(self, X: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def low_evidence(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Which texts have too little evidence (FORMAT.md, "Too little evidence"), or None."""
+        if self.evidence is None or self._words is None:
+            return None
+        vocabulary = self._words.vocabulary
+        return np.array([evidence_terms(self._words.analyzer(t), vocabulary, self._stop_words) < self.evidence["min_terms"]
+                         for t in texts], dtype=bool)
+
+    def _scores_from(self, X: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     low: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
         topic = tone = None
         if self._topic is not None:
             d = self._topic.decision(*X)
             topic = np.empty_like(d)
             for j, (c, spec) in enumerate(zip(self._constant, self.topic_maps)):
                 topic[:, j] = c if c is not None else binary_probability(d[:, j], spec)
+                if c is None and low is not None and low.any() and self._low_topic[j] is not None:
+                    topic[low, j] = binary_probability(d[low, j], self._low_topic[j])
         if self._tone is not None:
             d = self._tone.decision(*X)
             if self._tone_link == "logistic_binary":
@@ -347,12 +369,17 @@ class PortableModel:
                 probs = _softmax(np.column_stack([-d[:, 0], d[:, 0]]))
             else:
                 probs = _softmax(d)
-            tone = temper(probs, self.tone_map)[:, self._tone_columns]
+            calibrated = temper(probs, self.tone_map)
+            low_tone = (self.evidence or {}).get("tone")
+            if low is not None and low.any() and low_tone is not None:
+                calibrated[low] = temper(probs[low], low_tone)
+            tone = calibrated[:, self._tone_columns]
         return topic, tone
 
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(topic scores, tone scores) arrays, columns in ``topic_labels`` / ``tone_labels`` order."""
-        return self._scores_from(self.features(list(texts)))
+        texts = list(texts)
+        return self._scores_from(self.features(texts), self.low_evidence(texts))
 
     def raw_scores(self, texts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
         topic, tone = self.scores(texts)
@@ -365,22 +392,31 @@ class PortableModel:
                 row["tone_scores"] = {label: float(p) for label, p in zip(self.tone_labels, s)}
         return out
 
-    def _classify_from(self, topic: np.ndarray | None, tone: np.ndarray | None, n: int) -> list[dict[str, Any]]:
+    def _classify_from(self, topic: np.ndarray | None, tone: np.ndarray | None, n: int,
+                       low: np.ndarray | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = [{} for _ in range(n)]
         if topic is not None:
-            for row, s in zip(out, topic):
-                row["topics"] = [label for label, p, t in zip(self.topic_labels, s, self.topic_thresholds) if p >= t]
+            for i, (row, s) in enumerate(zip(out, topic)):
+                on = [bool(p >= t) for p, t in zip(s, self.topic_thresholds)]
+                if low is not None and low[i]:
+                    on = never_every_label(on, s, self.topic_thresholds)
+                row["topics"] = [label for label, keep in zip(self.topic_labels, on) if keep]
                 row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, s)}
         if tone is not None:
             for row, s in zip(out, tone):
                 row["tone"] = self.tone_labels[int(np.argmax(s))]
                 row["tone_scores"] = {label: round(float(p), 4) for label, p in zip(self.tone_labels, s)}
+        if low is not None:
+            for row, flag in zip(out, low):
+                if flag:
+                    row["low_evidence"] = True
         return out
 
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """{"topics", "topic_scores", "tone", "tone_scores"} per text (scores rounded to 4 places)."""
         texts = list(texts)
-        return self._classify_from(*self.scores(texts), len(texts))
+        low = self.low_evidence(texts)
+        return self._classify_from(*self._scores_from(self.features(texts), low), len(texts), low)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         return [{k: r[k] for k in ("topics", "tone") if k in r} for r in self.classify(texts)]
@@ -417,7 +453,8 @@ class PortableModel:
         texts = list(texts)
         X = self.features(texts)
         indptr, indices, data = X
-        results = self._classify_from(*self._scores_from(X), len(texts))
+        low = self.low_evidence(texts)
+        results = self._classify_from(*self._scores_from(X, low), len(texts), low)
         explanations: list[dict[str, Any]] = [{} for _ in texts]
         values64 = data.astype(np.float64)
         if self._topic is not None:

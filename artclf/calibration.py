@@ -94,3 +94,50 @@ def topic_maps(calibration: Mapping[str, Any] | None, labels: Sequence[str]) -> 
     """Each label's map from a manifest's ``calibration`` record (identity where none is stored)."""
     stored = (calibration or {}).get("topic") or {}
     return [dict(stored[label]) if label in stored else dict(IDENTITY) for label in labels]
+
+
+# -- texts with too little evidence ----------------------------------------------------------------
+#
+# A text whose words branch holds fewer than ``min_terms`` distinct known words that are not stop
+# words (one or two words, only stop words, only unknown words) is scored with maps fitted on
+# such texts (one- and two-word views of held-out training articles' titles): an honest, low
+# probability instead of what the full-text map makes of a two-word vector's extreme values. Its
+# labels are then the runtime's, not the plain pipeline's (as with an empty text), and it never
+# gets every topic at once. The record, under ``calibration.evidence``:
+# {"min_terms": 3, "stop_words": [...], "topic": {label: map}, "tone": map or absent}.
+
+
+def evidence_terms(terms: Sequence[str], vocabulary: Any, stop_words: Any) -> int:
+    """How many distinct single-word terms of a text count as evidence: known to the model
+    (``vocabulary`` None: hashed features, every term is) and not stop words."""
+    return len({t for t in terms if t and " " not in t and t not in stop_words and (vocabulary is None or t in vocabulary)})
+
+
+def check_evidence(spec: Any, labels: Sequence[str], where: str) -> dict[str, Any]:
+    if not isinstance(spec, Mapping):
+        raise CalibrationError(f"{where}: evidence must be an object")
+    min_terms = spec.get("min_terms")
+    if not isinstance(min_terms, int) or isinstance(min_terms, bool) or not 1 <= min_terms <= 100:
+        raise CalibrationError(f"{where}: evidence min_terms must be an integer in 1..100")
+    stop = spec.get("stop_words")
+    if not isinstance(stop, list) or not all(isinstance(w, str) for w in stop) or len(stop) > 10_000:
+        raise CalibrationError(f"{where}: evidence stop_words must be a list of strings")
+    topic = spec.get("topic") or {}
+    if not isinstance(topic, Mapping) or set(topic) - set(labels):
+        raise CalibrationError(f"{where}: evidence topic maps must be keyed by the model's labels")
+    out = {"min_terms": min_terms, "stop_words": list(stop),
+           "topic": {label: check_binary(m, f"{where} {label}") for label, m in topic.items()}}
+    if spec.get("tone") is not None:
+        out["tone"] = check_tone(spec["tone"], f"{where} tone")
+    return out
+
+
+def never_every_label(predicted: list[bool], probabilities: Sequence[float], thresholds: Sequence[float]) -> list[bool]:
+    """A text with too little evidence never gets every topic: with two or more labels all
+    predicted, the one with the smallest margin over its threshold (the first on ties) is dropped."""
+    if len(predicted) >= 2 and all(predicted):
+        margins = [p - t for p, t in zip(probabilities, thresholds)]
+        out = list(predicted)
+        out[margins.index(min(margins))] = False
+        return out
+    return predicted

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from artclf._portable import PortableModel
 from artclf.manifest import Manifest
-from artclf.outputs import PREDICT_KEYS, PROBA_KEYS, answer_with_empties, empty_result, pick
+from artclf.outputs import PREDICT_KEYS, PROBA_KEYS, abstain, answer_with_empties, check_min_confidence, empty_result, pick
 
 __all__ = ["Model"]
 
@@ -32,14 +32,19 @@ class Model:
         """The answer for an empty or whitespace-only text (see ``artclf.outputs.empty_result``)."""
         return empty_result(bool(self.topic_labels), bool(self.tone_labels))
 
-    def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+    def classify(self, texts: Sequence[str], min_confidence: float | None = None) -> list[dict[str, Any]]:
         """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"}; an empty
-        or whitespace-only text gets ``empty_result()`` without being scored."""
-        return answer_with_empties(texts, self._portable.classify, self.empty_result())
+        or whitespace-only text gets ``empty_result()`` without being scored. With
+        ``min_confidence`` a decision whose probability is below it is withheld: the label goes to
+        "uncertain", the tone becomes "uncertain" (``artclf.outputs.abstain``)."""
+        cut = check_min_confidence(min_confidence)
+        results = answer_with_empties(texts, self._portable.classify, self.empty_result())
+        return results if cut is None else [abstain(r, cut) for r in results]
 
-    def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """{"topics": [...], "tone": ...} per text (plus "empty": True for an empty text)."""
-        return pick(self.classify(texts), PREDICT_KEYS)
+    def predict(self, texts: Sequence[str], min_confidence: float | None = None) -> list[dict[str, Any]]:
+        """{"topics": [...], "tone": ...} per text (plus "empty": True for an empty text, and
+        "uncertain" with ``min_confidence``)."""
+        return pick(self.classify(texts, min_confidence), PREDICT_KEYS)
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """{"topic_scores": {label: p}, "tone_scores": {label: p}} per text (plus "empty": True)."""

@@ -641,6 +641,23 @@ export class PortableModel {
       if (this.toneMap !== null) need(this.toneMap.kind === "temperature" && finite(this.toneMap.scale) && this.toneMap.scale > 0, "tone calibration must be {kind: temperature, scale > 0}");
     }
     need(this.topic || this.tone, "the model has neither a topic nor a tone head");
+    // Texts with too little evidence (FORMAT.md): own maps, never every topic.
+    this.evidence = null;
+    if (spec.evidence !== undefined && spec.evidence !== null) {
+      const e = spec.evidence;
+      need(Number.isInteger(e.min_terms) && e.min_terms >= 1 && e.min_terms <= 100, "evidence min_terms must be an integer in 1..100");
+      need(Array.isArray(e.stop_words) && e.stop_words.every((w) => typeof w === "string"), "evidence stop_words must be a list of strings");
+      const topicMaps = e.topic ?? {};
+      for (const label of Object.keys(topicMaps)) need(this.topicLabels.includes(label), "evidence topic maps must be keyed by the model's labels");
+      if (e.tone !== undefined && e.tone !== null) need(e.tone.kind === "temperature" && finite(e.tone.scale) && e.tone.scale > 0, "evidence tone calibration must be {kind: temperature, scale > 0}");
+      this.evidence = {
+        minTerms: e.min_terms,
+        stop: new Set(e.stop_words),
+        topic: this.topicLabels.map((l) => (l in topicMaps ? checkBinaryMap(topicMaps[l], `evidence ${l}`) : null)),
+        tone: e.tone ?? null,
+        words: this.branches.find((b) => b.name === "words") ?? null,
+      };
+    }
   }
 
   features(text) {
@@ -657,12 +674,27 @@ export class PortableModel {
   }
 
   // { topic: [..] | null, tone: [..] | null } per text, in topicLabels / toneLabels order.
+  lowEvidence(text) {
+    const e = this.evidence;
+    if (!e || !e.words) return false;
+    const seen = new Set();
+    for (const t of e.words.analyzer.analyze(text)) {
+      if (t && !t.includes(" ") && !e.stop.has(t) && (e.words.hashed || e.words.vocabulary.has(t))) seen.add(t);
+    }
+    return seen.size < e.minTerms;
+  }
+
   scores(text) {
     const [cols, values] = this.features(text);
+    const low = this.lowEvidence(text);
     let topic = null;
     let tone = null;
     if (this.topic) {
-      topic = this.topic.decision(cols, values).map((d, j) => (this.constant[j] === null ? binaryProbability(d, this.topicMaps[j]) : this.constant[j]));
+      topic = this.topic.decision(cols, values).map((d, j) => {
+        if (this.constant[j] !== null) return this.constant[j];
+        const m = low && this.evidence.topic[j] ? this.evidence.topic[j] : this.topicMaps[j];
+        return binaryProbability(d, m);
+      });
     }
     if (this.tone) {
       const d = this.tone.decision(cols, values);
@@ -675,10 +707,10 @@ export class PortableModel {
       } else {
         probs = softmax(d);
       }
-      probs = temper(probs, this.toneMap);
+      probs = temper(probs, low && this.evidence.tone ? this.evidence.tone : this.toneMap);
       tone = this.toneColumns.map((c) => probs[c]);
     }
-    return { topic, tone };
+    return { topic, tone, low };
   }
 
   rawScores(texts) {
@@ -693,10 +725,16 @@ export class PortableModel {
 
   classify(texts) {
     return texts.map((text) => {
-      const { topic, tone } = this.scores(text);
+      const { topic, tone, low } = this.scores(text);
       const row = {};
       if (topic) {
-        row.topics = this.topicLabels.filter((_, j) => topic[j] >= this.topicThresholds[j]);
+        let on = topic.map((p, j) => p >= this.topicThresholds[j]);
+        if (low && on.length >= 2 && on.every(Boolean)) {
+          // Too little evidence never gets every topic: drop the smallest margin (the first on ties).
+          const margins = topic.map((p, j) => p - this.topicThresholds[j]);
+          on[margins.indexOf(Math.min(...margins))] = false;
+        }
+        row.topics = this.topicLabels.filter((_, j) => on[j]);
         row.topic_scores = Object.fromEntries(this.topicLabels.map((l, j) => [l, round4(topic[j])]));
       }
       if (tone) {
@@ -705,6 +743,7 @@ export class PortableModel {
         row.tone = this.toneLabels[best];
         row.tone_scores = Object.fromEntries(this.toneLabels.map((l, j) => [l, round4(tone[j])]));
       }
+      if (low) row.low_evidence = true;
       return row;
     });
   }

@@ -59,6 +59,8 @@ EDGE_TEXTS = [
     "a\u0301 e\u0300 n\u0303 combining marks, cafe\u0301",
     "line\r\nbreaks\fand\vcontrol\x1c\x1dchars\x85next",
     "gas pipeline talks rose",
+    # Too little evidence: one or two words, only stop words (their own maps, never every topic).
+    "gas talks", "border", "the of and", "Gas pipeline border talks",
     LONG_ARTICLE,
 ]
 

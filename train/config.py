@@ -203,6 +203,10 @@ class CalibrationConfig:
     # calibrated by temperature scaling (one scale for all tones, which never changes the
     # predicted tone) unless "none".
     method: str = param("auto", choices=("auto", "platt", "isotonic", "none"))
+    # A text with fewer distinct known non-stop words than this (one or two words, only stop
+    # words) has too little evidence for the full-text maps: it is scored with maps fitted on one-
+    # and two-word views of held-out training titles, and never gets every topic. 0 = off.
+    min_evidence: int = param(3, low=0, high=100, hint="0 = off")
 
 
 @dataclass(frozen=True)

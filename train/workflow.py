@@ -41,7 +41,7 @@ def train(
     """
     from train.config import load_config
     from train.data.dataset import build_dataset, load_splits
-    from train.evaluate.metrics import evaluate_predictions
+    from train.evaluate.metrics import calibration_metrics, evaluate_predictions
     from train.fit.fit import fit_models
     from train.model.model import ArticleModel
     from artclf.canaries import CANARY_TEXTS, canary_scores
@@ -73,8 +73,10 @@ def train(
         rows = splits.get(name, [])
         if rows:
             report("evaluate", f"{name} split ({len(rows)} articles)")
-            metrics[name] = evaluate_predictions(rows, model.predict([r.text for r in rows]), cfg.labels.topics,
-                                                 cfg.labels.tone, cfg.topic.mode)
+            texts = [r.text for r in rows]
+            metrics[name] = evaluate_predictions(rows, model.predict(texts), cfg.labels.topics, cfg.labels.tone, cfg.topic.mode)
+            metrics[name]["calibration"] = calibration_metrics(rows, model.raw_scores(texts), cfg.labels.topics,
+                                                               cfg.labels.tone, cfg.topic.mode)
     manifest["metrics"] = metrics
     manifest["canaries"] = canary_scores(model)
     parity_texts = list(CANARY_TEXTS) + [r.text for name in ("validation", "test") for r in splits.get(name, [])]

@@ -33,6 +33,7 @@ test("models score and classify as the Python runtime does", { skip }, async () 
       const want = c.classify[i];
       assert.deepEqual(row.topics, want.topics, `${c.name} #${i} topics`);
       assert.equal(row.tone, want.tone, `${c.name} #${i} tone`);
+      assert.equal(row.low_evidence, want.low_evidence, `${c.name} #${i} low_evidence`);
       for (const task of ["topic_scores", "tone_scores"]) {
         if (!(task in want)) continue;
         for (const label of Object.keys(want[task])) assert.ok(Math.abs(row[task][label] - want[task][label]) <= 1e-4, `${c.name} #${i} ${task}.${label}`);

@@ -131,7 +131,58 @@ def format_metrics(result: dict[str, Any]) -> str:
         lines.append(f"\ntone   accuracy {tone['accuracy']:.3f}  macro-F1 {tone['macro_f1']:.3f}")
         lines.append(_per_label_table("tone", tone["per_label"]))
         lines.append(_confusion(tone["confusion_matrix"]))
+    if result.get("calibration"):
+        lines.append(_calibration(result["calibration"]))
+    if result.get("risk_coverage"):
+        lines.append(_risk_coverage(result["risk_coverage"]))
+    for name, block in (result.get("by") or {}).items():
+        lines.append(_slices(block))
+    if result.get("errors"):
+        lines.append("\nmost confident mistakes:")
+        for e in result["errors"]:
+            lines.append(f"  {e['confidence']:.3f}  {e['id']}  {e['task']} {e['label']} ({e['kind']}; true topics "
+                         f"{', '.join(e['true_topics']) or 'none'})  evidence: {', '.join(e['evidence']) or '-'}  | {e['text'][:70]}")
+    for path in result.get("plots") or []:
+        lines.append(f"wrote {path}")
     return "\n".join(lines)
+
+
+def _calibration(cal: dict[str, Any]) -> str:
+    rows = []
+    for task in ("topic", "tone"):
+        if task in cal:
+            block = cal[task]
+            rows.append([f"{task} (overall)" if task == "topic" else "tone (top label)", f"{block['ece']:.3f}", f"{block['brier']:.3f}", f"{block['log_loss']:.3f}"])
+            for label, m in block.get("per_label", {}).items():
+                rows.append([f"  {label}", f"{m['ece']:.3f}", f"{m['brier']:.3f}", f"{m['log_loss']:.3f}"])
+    return "\ncalibration (ECE: 10 equal-width bins)\n" + table(rows, ["", "ECE", "Brier", "log-loss"])
+
+
+def _risk_coverage(rc: dict[str, Any]) -> str:
+    out = []
+    if "topic" in rc:
+        rows = [[f"{r['coverage']:.0%}", f"{r['min_confidence']:.3f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['accuracy']:.3f}"] for r in rc["topic"]]
+        out.append("\nrisk-coverage, topic decisions (keep the most confident share; --min-confidence = the cut)\n"
+                   + table(rows, ["coverage", "min confidence", "precision", "recall", "accuracy"]))
+    if "tone" in rc:
+        rows = [[f"{r['coverage']:.0%}", f"{r['min_confidence']:.3f}", f"{r['accuracy']:.3f}"] for r in rc["tone"]]
+        out.append("\nrisk-coverage, tone\n" + table(rows, ["coverage", "min confidence", "accuracy"]))
+    return "\n".join(out)
+
+
+def _slices(block: dict[str, Any]) -> str:
+    rows, warnings = [], []
+    for value, s in block["slices"].items():
+        row = [value, s["n"]]
+        for key in ("topic_micro_f1", "tone_accuracy"):
+            if key in s:
+                row.append(f"{s[key]['value']:.3f} [{s[key]['ci95'][0]:.3f}, {s[key]['ci95'][1]:.3f}]")
+        rows.append(row)
+        if "warning" in s:
+            warnings.append(f"warning: {block['field']}={value}: {s['warning']}")
+    headers = [block["field"], "n"] + [h for h, k in (("topic micro-F1 [95% CI]", "topic_micro_f1"), ("tone accuracy [95% CI]", "tone_accuracy"))
+                                       if any(k in s for s in block["slices"].values())]
+    return f"\nby {block['field']} (bootstrap, {block['bootstrap']} resamples)\n" + table(rows, headers) + ("\n" + "\n".join(warnings) if warnings else "")
 
 
 def _confusion(cm: dict[str, Any]) -> str:

@@ -20,13 +20,18 @@ def evaluate_cli(
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     trust_pickle: bool = typer.Option(False, "--trust-pickle", help=TRUST_PICKLE_HELP),
     public_key: Optional[Path] = typer.Option(None, "--public-key", help=PUBLIC_KEY_HELP),
+    by: Optional[list[str]] = typer.Option(None, "--by", help="Report per value of a field (length, year, source, or any field "
+                                                              "of the data), with bootstrap 95% intervals (repeatable)."),
+    errors: int = typer.Option(0, "--errors", min=0, help="List the N most confident mistakes with their evidence n-grams."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="Write reliability.png, confusion.png and precision_recall.png here."),
 ) -> None:
-    """Evaluate a saved model (default: the latest) and print its metrics."""
+    """Evaluate a saved model (default: the latest) and print its metrics, calibration and risk-coverage table."""
     with cli_errors():
         models_dir = models_dir_for(models_dir, config)
         from train.evaluate.evaluate import evaluate
 
-        result = evaluate(model, data, split, models_dir, trust_pickle=trust_pickle, public_key=public_key)
+        result = evaluate(model, data, split, models_dir, trust_pickle=trust_pickle, public_key=public_key,
+                          by=by or (), errors=errors, plots=plots)
         if json_:
             typer.echo(json.dumps(result))
         else:

@@ -42,6 +42,10 @@ def predict_cli(
     version_policy: str = typer.Option("warn", "--version-policy", help="Library version mismatch: warn, strict (refuse) or ignore."),
     trust_pickle: bool = typer.Option(False, "--trust-pickle", help=TRUST_PICKLE_HELP),
     public_key: Optional[Path] = typer.Option(None, "--public-key", help=PUBLIC_KEY_HELP),
+    min_confidence: Optional[float] = typer.Option(
+        None, "--min-confidence", min=0.0, max=1.0,
+        help='Withhold decisions less probable than this: such a topic is listed under "uncertain" and the tone '
+             'becomes "uncertain" instead of a guess (see the risk-coverage table of `artclf evaluate`).'),
 ) -> None:
     """Print one JSON line per article: topics, topic_scores, tone, tone_scores (and explanation)."""
     with cli_errors():
@@ -66,7 +70,7 @@ def predict_cli(
         skipped = 0
         try:
             for result in predict_stream(loaded, stream, top if explain else 0, on_error,
-                                         delay=DELAY if "-" in texts else None):
+                                         delay=DELAY if "-" in texts else None, min_confidence=min_confidence):
                 sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
                 skipped += "error" in result and "line" in result
                 if "-" in texts:

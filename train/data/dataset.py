@@ -49,6 +49,9 @@ class Record:
     # Where each task's label came from: "gold", "folder:<name>", or "rules:<rule names>".
     topic_source: str = "gold"
     tone_source: str = "gold"
+    # Other fields of the record (a JSONL file's extra keys, a dev set's source): for
+    # `evaluate --by FIELD`. Not saved in datasets; not part of any fingerprint.
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -521,6 +524,9 @@ def _read_splits(datasets: Any, path: Path, split_names: Sequence[str] | None) -
     return out
 
 
+_JSONL_KEYS = {"id", "title", "text", "topics", "tone", "published", "source_label"}
+
+
 def read_jsonl_records(path: Path, labels: LabelsConfig) -> list[Record]:
     """Labeled records from a JSONL file: {"id", "title" (optional), "text", "topics", "tone"}."""
     records = []
@@ -533,6 +539,7 @@ def read_jsonl_records(path: Path, labels: LabelsConfig) -> list[Record]:
         if not isinstance(title, str):
             raise ArtclfError(f"{where}: 'title' must be a string")
         label = check_label(obj, labels, where)
+        extra = {k: v for k, v in obj.items() if k not in _JSONL_KEYS and isinstance(v, (str, int, float, bool))}
         records.append(
             Record(
                 id=str(obj.get("id", number)),
@@ -541,6 +548,8 @@ def read_jsonl_records(path: Path, labels: LabelsConfig) -> list[Record]:
                 tone=label.tone,
                 title=title,
                 label_source=label.source,
+                published=str(obj["published"]) if isinstance(obj.get("published"), (str, int)) else None,
+                fields=extra,
             )
         )
     if not records:

@@ -164,5 +164,6 @@ def real_dev_records(labels_path: Path | None = None, root: Path | None = None) 
     out = []
     for record, doc in iter_real_dev(labels_path, root):
         label = check_label(record, labels, f"real_dev_labels.jsonl:{record['id']}")
-        out.append(Record(id=doc.id, text=doc.text, topics=label.topics, tone=label.tone, title=doc.title))
+        out.append(Record(id=doc.id, text=doc.text, topics=label.topics, tone=label.tone, title=doc.title,
+                          fields={"source": doc.id.split("/")[0], "selection": record.get("selection", "")}))
     return out

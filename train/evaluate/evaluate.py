@@ -19,14 +19,21 @@ def evaluate(
     *,
     trust_pickle: bool = False,
     public_key: Path | bytes | None = None,
+    by: Sequence[str] = (),
+    errors: int = 0,
+    plots: Path | None = None,
 ) -> dict[str, Any]:
-    """Metrics for both tasks; ``data`` is a saved dataset folder or a JSONL file (default: the
-    dataset the model was trained on). ``trust_pickle`` and ``public_key`` are passed to
-    :func:`train.store.load.load_model`."""
+    """Metrics for both tasks, calibration (ECE, Brier, log-loss) and the risk-coverage table;
+    ``data`` is a saved dataset folder or a JSONL file (default: the dataset the model was
+    trained on). ``by``: fields to slice by (``length``, ``year``, ``source``, any field of the
+    data), each slice with bootstrap 95% intervals; ``errors``: that many most confident
+    mistakes with their evidence n-grams; ``plots``: a folder for the reliability diagram,
+    confusion matrices and precision-recall curves. ``trust_pickle`` and ``public_key`` are
+    passed to :func:`train.store.load.load_model`."""
     from train.store.load import load_model
 
     loaded = load_model(model, models_dir, trust_pickle=trust_pickle, public_key=public_key)
-    return score_model(loaded, labeled_records(loaded, data, split))
+    return score_model(loaded, labeled_records(loaded, data, split), by=by, errors=errors, plots=plots)
 
 
 def model_labels(loaded: Any) -> LabelsConfig:
@@ -98,9 +105,11 @@ def check_jsonl_labels(model: LabelsConfig, path: Path, model_name: str) -> None
             )
 
 
-def score_model(loaded: Any, records: Sequence[Any]) -> dict[str, Any]:
-    """Both tasks' metrics of a loaded model on labeled records."""
+def score_model(loaded: Any, records: Sequence[Any], *, by: Sequence[str] = (), errors: int = 0,
+                plots: Path | None = None) -> dict[str, Any]:
+    """Both tasks' metrics of a loaded model on labeled records (see :func:`evaluate`)."""
     from train.evaluate.metrics import evaluate_predictions
+    from train.evaluate.slices import by_field, confident_errors, risk_coverage
 
     from artclf.errors import DataError
 
@@ -108,7 +117,7 @@ def score_model(loaded: Any, records: Sequence[Any]) -> dict[str, Any]:
 
     labels = model_labels(loaded)
     texts = [r.text for r in records]
-    predictions = loaded.predict(texts)
+    predictions = loaded.classify(texts)
     empty = [r.id for r, p in zip(records, predictions) if p.get("empty")]
     if empty:
         # Readers refuse such records; a dataset saved before they did may still hold some.
@@ -116,5 +125,15 @@ def score_model(loaded: Any, records: Sequence[Any]) -> dict[str, Any]:
                         f"{empty[0]!r}; remove them and rebuild the dataset")
     mode = getattr(loaded, "topic_mode", loaded.manifest.get("topic_mode", "multilabel"))
     result = evaluate_predictions(records, predictions, labels.topics, labels.tone, mode)
-    result["calibration"] = calibration_metrics(records, loaded.raw_scores(texts), labels.topics, labels.tone, mode)
+    raw = loaded.raw_scores(texts)
+    result["calibration"] = calibration_metrics(records, raw, labels.topics, labels.tone, mode)
+    result["risk_coverage"] = risk_coverage(records, predictions, raw, labels.topics, labels.tone)
+    if by:
+        result["by"] = {name: by_field(records, predictions, name, labels.topics, labels.tone) for name in by}
+    if errors:
+        result["errors"] = confident_errors(loaded, records, predictions, raw, errors)
+    if plots is not None:
+        from train.evaluate.plots import write_plots
+
+        result["plots"] = write_plots(Path(plots), records, predictions, raw, labels.topics, labels.tone, str(loaded.version))
     return {"model": str(loaded.path), "version": loaded.version, **result}

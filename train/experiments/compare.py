@@ -107,7 +107,7 @@ def score_fold(cfg: Config, records: Sequence[Any], fold: Fold) -> dict[str, Any
     import joblib
 
     from train.fit.fit import fit_models
-    from train.evaluate.metrics import evaluate_predictions
+    from train.evaluate.metrics import calibration_metrics, evaluate_predictions
     from train.model.model import ArticleModel
     from train.store.record import describe_fit
 
@@ -117,8 +117,14 @@ def score_fold(cfg: Config, records: Sequence[Any], fold: Fold) -> dict[str, Any
     start = time.perf_counter()
     fitted = fit_models([r.text for r in train], [r.topics for r in train], [r.tone for r in train], cfg)
     fit_s = time.perf_counter() - start
-    predictions = ArticleModel(fitted.topic, fitted.tone, describe_fit(cfg, fitted, provenance=False)).predict(texts)
+    model = ArticleModel(fitted.topic, fitted.tone, describe_fit(cfg, fitted, provenance=False))
+    predictions = model.predict(texts)
     metrics = evaluate_predictions(test, predictions, cfg.labels.topics, cfg.labels.tone, cfg.topic.mode)
+    # Calibration is a tested quality too: expected calibration error and Brier score per task.
+    calibration = calibration_metrics(test, model.raw_scores(texts), cfg.labels.topics, cfg.labels.tone, cfg.topic.mode)
+    for task, block in calibration.items():
+        if task in metrics:
+            metrics[task]["ece"], metrics[task]["brier"] = block["ece"], block["brier"]
     t = fitted.timings
     costs: dict[str, dict[str, float]] = {}
     for task, pipeline, own in (

@@ -15,8 +15,9 @@ __all__ = ["ALPHA", "COSTS", "HEADLINE", "Comparison", "ConfigResult", "Fold", "
 ALPHA = 0.05
 # Headline metrics per task and whether higher is better.
 HEADLINE: dict[str, dict[str, bool]] = {
-    "topic": {"micro_f1": True, "macro_f1": True, "samples_f1": True, "hamming_loss": False, "subset_accuracy": True},
-    "tone": {"accuracy": True, "macro_f1": True},
+    "topic": {"micro_f1": True, "macro_f1": True, "samples_f1": True, "hamming_loss": False, "subset_accuracy": True,
+              "ece": False, "brier": False},
+    "tone": {"accuracy": True, "macro_f1": True, "ece": False, "brier": False},
 }
 # Cost columns: reported with mean ± std, never tested (they measure the machine and its load).
 COSTS: dict[str, bool] = {"train_s": False, "articles_per_s": True, "model_bytes": False}
@@ -116,7 +117,8 @@ def _series(result: ConfigResult, task: str, metric: str) -> list[float]:
         elif metric.startswith("f1:"):
             values.append(float(fold["metrics"][task]["per_label"][metric[3:]]["f1"]))
         else:
-            values.append(float(fold["metrics"][task][metric]))
+            # Runs recorded before a metric existed (ECE, Brier) read as NaN rather than failing.
+            values.append(float(fold["metrics"][task].get(metric, float("nan"))))
     return values
 
 

@@ -16,7 +16,7 @@ from train.experiments.results import Comparison, ConfigResult
 __all__ = ["CACHE_VERSION", "RUN_FORMAT", "cache_key", "list_runs", "load_runs", "read_cache", "record_run", "write_cache"]
 
 # Bump when what a cached fold result holds (or how it is computed) changes.
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # bumped: folds now also record ECE and Brier (issue 18)
 RUN_FORMAT = 1
 
 

@@ -9,6 +9,7 @@ tuned threshold is folded into its classifier's intercept, so the saved pipeline
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -133,6 +134,36 @@ class OutOfFold:
     topic: np.ndarray | None  # (rows, labels) decision values
     tone: np.ndarray | None  # (rows, classes) probabilities, classes sorted
     tone_classes: list[str]
+    # Low-evidence views (one or two title words, or only stop words) of held-out articles:
+    # the row of their article, their fold, and their scores.
+    evidence_rows: np.ndarray | None = None
+    evidence_folds: np.ndarray | None = None
+    evidence_topic: np.ndarray | None = None
+    evidence_tone: np.ndarray | None = None
+
+
+def evidence_views(text: str, seed: int) -> list[str]:
+    """Texts with too little evidence made from an article's title: one informative word, two
+    (in title order), and its stop words alone, as a user typing a word or two would send."""
+    import random
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from artclf.text import leading_paragraphs
+
+    words = re.findall(r"(?u)\b\w\w+\b", leading_paragraphs(text, 1).lower())
+    informative = list(dict.fromkeys(w for w in words if w not in ENGLISH_STOP_WORDS and not w.isdigit()))
+    stop = [w for w in words if w in ENGLISH_STOP_WORDS]
+    rng = random.Random(seed)
+    views = []
+    if informative:
+        views.append(rng.choice(informative))
+    if len(informative) >= 2:
+        a, b = sorted(rng.sample(range(len(informative)), 2))
+        views.append(f"{informative[a]} {informative[b]}")
+    if stop:
+        views.append(" ".join(stop[:3]))
+    return views
 
 
 def out_of_fold_scores(
@@ -159,27 +190,50 @@ def out_of_fold_scores(
     texts = np.asarray(texts, dtype=object)
     tone_array = np.asarray(tones, dtype=object) if tones is not None else None
     original = np.arange(len(texts)) == (np.asarray(groups) if groups is not None else np.arange(len(texts)))
+    evidence = config.calibration.method != "none" and config.calibration.min_evidence > 0
+    ev_rows: list[int] = []
+    ev_texts: list[str] = []
+    if evidence:
+        for i in np.flatnonzero(original):
+            for view in evidence_views(str(texts[i]), config.train.seed * 1_000_003 + int(i)):
+                ev_rows.append(int(i))
+                ev_texts.append(view)
+    ev_rows_a = np.asarray(ev_rows, dtype=int)
+    ev_folds = folds[ev_rows_a] if ev_rows else np.zeros(0, dtype=int)
+    ev_topic = np.zeros((len(ev_rows), Y.shape[1])) if Y is not None and evidence else None
+    ev_tone = np.zeros((len(ev_rows), len(classes))) if tones is not None and evidence else None
+    ev_text_array = np.asarray(ev_texts, dtype=object)
     for fold in range(k):
         progress("thresholds", f"fold {fold + 1} of {k}", fold, k)
         held = folds == fold
         if held.all() or not held.any():
             continue
+        ev_held = ev_folds == fold
         vectorizer = build_vectorizer(config.features).fit(texts[~held & original])
         X_fit = vectorizer.transform(texts[~held])
         X_held = vectorizer.transform(texts[held])
+        X_ev = vectorizer.transform(list(ev_text_array[ev_held])) if ev_held.any() else None
         if topic_oof is not None:
             with _quiet_constant_labels():
                 clf = clone(base).fit(X_fit, Y[~held])
             topic_oof[held] = decision_scores(clf, X_held)
+            if ev_topic is not None and X_ev is not None:
+                ev_topic[ev_held] = decision_scores(clf, X_ev)
         if tone_oof is not None:
             fold_tones = [str(t) for t in tone_array[~held]]
             if len(set(fold_tones)) < 2:
                 tone_oof[held] = 1.0 / len(classes)
+                if ev_tone is not None:
+                    ev_tone[ev_held] = 1.0 / len(classes)
                 continue
             tone_clf = fit_tone_classifier(config.tone, config.train.seed, X_fit, fold_tones)
             tone_oof[held] = _tone_probabilities(tone_clf, X_held, classes)
+            if ev_tone is not None and X_ev is not None:
+                ev_tone[ev_held] = _tone_probabilities(tone_clf, X_ev, classes)
     progress("thresholds", f"{k} folds done", k, k)
-    return OutOfFold(folds, topic_oof, tone_oof, classes)
+    if not evidence or not ev_rows:
+        return OutOfFold(folds, topic_oof, tone_oof, classes)
+    return OutOfFold(folds, topic_oof, tone_oof, classes, ev_rows_a, ev_folds, ev_topic, ev_tone)
 
 
 def _tone_probabilities(clf: Any, X: Any, classes: list[str]) -> np.ndarray:
@@ -259,6 +313,16 @@ def calibrate_topics(oof: OutOfFold, Y: np.ndarray, labels: Sequence[str], confi
         }
         # The map is stored once, exactly; the decision actually folded is the unrounded one.
         out[label]["_decision_exact"] = decision
+        if oof.evidence_topic is not None and method != "none":
+            y_e = y[oof.evidence_rows]
+            d_e = oof.evidence_topic[:, j]
+            if 2 <= y_e.sum() <= len(y_e) - 2:
+                raw_e, losses_e = choose_map(d_e, y_e, oof.evidence_folds, "platt" if method == "auto" else method)
+                low = folded(raw_e, decision)
+                # One threshold per label: a low-evidence text needs the same probability.
+                low["threshold"] = mapped["threshold"]
+                out[label]["_evidence_map"] = low
+                out[label]["evidence_calibration_log_loss"] = losses_e
     return out
 
 
@@ -279,8 +343,12 @@ def calibrate_tone(oof: OutOfFold, tones: Sequence[str], config: Config) -> dict
     from artclf.calibration import temper
 
     spec = {"kind": "temperature", "scale": round(scale, 6)}
-    return {**spec, "oof_log_loss": {"uncalibrated": round(tone_log_loss(oof.tone, y), 5),
-                                     "temperature": round(tone_log_loss(temper(oof.tone, spec), y), 5)}}
+    out = {**spec, "oof_log_loss": {"uncalibrated": round(tone_log_loss(oof.tone, y), 5),
+                                    "temperature": round(tone_log_loss(temper(oof.tone, spec), y), 5)}}
+    if oof.evidence_tone is not None and len(oof.evidence_tone):
+        y_e = y[oof.evidence_rows]
+        out["evidence"] = {"kind": "temperature", "scale": round(fit_temperature(oof.evidence_tone, y_e), 6)}
+    return out
 
 
 def fit_models(
@@ -379,9 +447,16 @@ def _fit_models(
                 thresholds[label]["calibration"] = {"kind": "platt", "a": 1.0, "b": 0.0, "threshold": 0.5}
                 thresholds[label]["probability"] = 0.5
         calibration["topic"] = {}
+        evidence_maps = {}
         for label in labels:
             calibration["topic"][label] = thresholds[label].pop("calibration")
             thresholds[label]["calibration"] = calibration["topic"][label]["kind"]
+            low = thresholds[label].pop("_evidence_map", None)
+            if low is not None and hasattr(topic_clf.estimators_[labels.index(label)], "intercept_"):
+                evidence_maps[label] = low
+        if evidence_maps:
+            calibration["evidence"] = {"min_terms": config.calibration.min_evidence, "stop_words": _stop_words(),
+                                       "topic": evidence_maps}
         timings["fit_topic_s"] = round(time.perf_counter() - start, 3)
         topic = Pipeline([("tfidf", vectorizer), ("clf", topic_clf)])
 
@@ -401,13 +476,23 @@ def _fit_models(
                 oof = out_of_fold_scores(texts, None, labels, list(tones), config, groups, progress)
             tone_map = calibrate_tone(oof, tones, config)
             if tone_map is not None:
+                low_tone = tone_map.pop("evidence", None)
                 calibration["tone"] = tone_map
+                if low_tone is not None:
+                    calibration.setdefault("evidence", {"min_terms": config.calibration.min_evidence,
+                                                        "stop_words": _stop_words(), "topic": {}})["tone"] = low_tone
             timings["calibrate_tone_s"] = round(time.perf_counter() - start, 3)
 
     for pipeline in (topic, tone):
         if pipeline is not None:
             compact_classifier(pipeline[-1], config.train.coef_dtype, config.train.keep_weights)
     return FittedModels(topic=topic, tone=tone, thresholds=thresholds, timings=timings, calibration=calibration)
+
+
+def _stop_words() -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(ENGLISH_STOP_WORDS)
 
 
 def compact_classifier(classifier: Any, coef_dtype: str = "float64", keep_weights: float = 1.0) -> None:

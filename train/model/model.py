@@ -17,8 +17,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from artclf.calibration import IDENTITY, binary_probability, check_binary, check_tone, temper, topic_maps
-from artclf.outputs import PREDICT_KEYS, PROBA_KEYS, answer_with_empties, empty_result, pick
+from artclf.calibration import (IDENTITY, binary_probability, check_binary, check_evidence, check_tone, evidence_terms,
+                                never_every_label, temper, topic_maps)
+from artclf.outputs import PREDICT_KEYS, PROBA_KEYS, abstain, answer_with_empties, check_min_confidence, empty_result, pick
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -78,6 +79,12 @@ class ArticleModel:
         self.topic_thresholds: list[float] = [float(m["threshold"]) for m in self.topic_maps] or [0.5] * len(self.topic_labels)
         self.tone_map: dict[str, Any] | None = (check_tone(calibration["tone"], "tone calibration")
                                                 if tone is not None and calibration.get("tone") else None)
+        self.evidence: dict[str, Any] | None = None
+        self._words: tuple[Any, Any] | None = None
+        if calibration.get("evidence"):
+            self.evidence = check_evidence(calibration["evidence"], self.topic_labels, "calibration evidence")
+            self._stop_words = frozenset(self.evidence["stop_words"])
+            self._words = _words_branch(topic if topic is not None else tone)
         # Both pipelines were fitted with one vectorizer: transform once, not twice.
         self._shared = bool(manifest.get("shared_vectorizer")) and topic is not None and tone is not None
         self._explainer: Any = None
@@ -87,7 +94,15 @@ class ArticleModel:
     def version(self) -> str:
         return str(self.manifest.get("version", ""))
 
-    def topic_scores(self, X: Any) -> np.ndarray:
+    def low_evidence(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Which texts hold too little evidence for the full-text maps (see
+        ``artclf.calibration``), or None when the model has no low-evidence maps."""
+        if self.evidence is None or self._words is None:
+            return None
+        analyze, vocabulary = self._words
+        return np.array([evidence_terms(analyze(t), vocabulary, self._stop_words) < self.evidence["min_terms"] for t in texts], dtype=bool)
+
+    def topic_scores(self, X: Any, low: np.ndarray | None = None) -> np.ndarray:
         """Threshold-adjusted per-label scores from a fitted OneVsRest classifier (or pipeline);
         in multiclass mode, class probabilities that sum to 1."""
         clf = self.topic_pipeline if not self._shared else self.topic_pipeline[-1]
@@ -106,20 +121,35 @@ class ArticleModel:
             from sklearn.multiclass import _ConstantPredictor
 
             decision = np.asarray(clf.decision_function(X), dtype=float).reshape(len(scores), -1)
-            for j, (estimator, spec) in enumerate(zip(final.estimators_, self.topic_maps)):
+            for j, estimator in enumerate(final.estimators_):
                 if not isinstance(estimator, _ConstantPredictor):
-                    scores[:, j] = binary_probability(decision[:, j], spec)
+                    scores[:, j] = self._label_probability(decision[:, j], j, low)
         return scores
 
-    def calibrate_topics(self, decision: np.ndarray) -> np.ndarray:
-        """Probabilities from folded decision values (n, labels) under each label's map."""
+    def _label_probability(self, d: np.ndarray, j: int, low: np.ndarray | None) -> np.ndarray:
+        p = binary_probability(d, self.topic_maps[j])
+        low_map = (self.evidence or {}).get("topic", {}).get(self.topic_labels[j]) if low is not None else None
+        if low_map is not None and low.any():
+            p[low] = binary_probability(d[low], low_map)
+        return p
+
+    def calibrate_topics(self, decision: np.ndarray, low: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities from folded decision values (n, labels) under each label's map (the
+        low-evidence map for rows marked in ``low``)."""
         if not self._calibrated:
             return _sigmoid(decision)
-        return np.column_stack([binary_probability(decision[:, j], spec) for j, spec in enumerate(self.topic_maps)])
+        return np.column_stack([self._label_probability(decision[:, j], j, low) for j in range(decision.shape[1])])
 
-    def tone_scores(self, X: Any) -> np.ndarray:
+    def calibrate_tone(self, p: np.ndarray, low: np.ndarray | None = None) -> np.ndarray:
+        out = temper(p, self.tone_map)
+        low_map = (self.evidence or {}).get("tone") if low is not None else None
+        if low_map is not None and low.any():
+            out[low] = temper(p[low], low_map)
+        return out
+
+    def tone_scores(self, X: Any, low: np.ndarray | None = None) -> np.ndarray:
         clf = self.tone_pipeline if not self._shared else self.tone_pipeline[-1]
-        return temper(_class_scores(clf, X, self._tone_columns), self.tone_map)
+        return self.calibrate_tone(_class_scores(clf, X, self._tone_columns), low)
 
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(topic scores, tone scores) arrays for ``texts``, through the fast path when it holds."""
@@ -129,9 +159,10 @@ class ArticleModel:
         return self._pipeline_scores(texts)
 
     def _pipeline_scores(self, texts: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        low = self.low_evidence(texts)
         X = self.topic_pipeline[:-1].transform(texts) if self._shared else texts
-        topic = self.topic_scores(X) if self.topic_pipeline is not None else None
-        tone = self.tone_scores(X) if self.tone_pipeline is not None else None
+        topic = self.topic_scores(X, low) if self.topic_pipeline is not None else None
+        tone = self.tone_scores(X, low) if self.tone_pipeline is not None else None
         return topic, tone
 
     def empty_result(self) -> dict[str, Any]:
@@ -141,33 +172,46 @@ class ArticleModel:
     def _with_empties(self, texts: Sequence[str], answer: Any) -> list[dict[str, Any]]:
         return answer_with_empties(texts, answer, self.empty_result())
 
-    def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+    def classify(self, texts: Sequence[str], min_confidence: float | None = None) -> list[dict[str, Any]]:
         """Labels and scores per text: {"topics", "topic_scores", "tone", "tone_scores"} (and "topic"
         in multiclass mode); an empty
-        or whitespace-only text gets ``empty_result()`` without being scored."""
-        return self._with_empties(texts, self._classify)
+        or whitespace-only text gets ``empty_result()`` without being scored. With
+        ``min_confidence`` a decision whose probability is below it is withheld: the label goes to
+        "uncertain", the tone becomes "uncertain" (``artclf.outputs.abstain``)."""
+        cut = check_min_confidence(min_confidence)
+        results = self._with_empties(texts, self._classify)
+        return results if cut is None else [abstain(r, cut) for r in results]
 
     def _classify(self, texts: list[str]) -> list[dict[str, Any]]:
         topic, tone = self.scores(texts)
+        low = self.low_evidence(texts)
         out: list[dict[str, Any]] = [{} for _ in texts]
         if topic is not None:
-            for row, scores in zip(out, topic):
+            for i, (row, scores) in enumerate(zip(out, topic)):
                 if self.topic_mode == "multiclass":
                     # Exactly one topic: "topic", and "topics" as a one-element list (same shape as multilabel).
                     row["topic"] = self.topic_labels[int(np.argmax(scores))]
                     row["topics"] = [row["topic"]]
                 else:
-                    row["topics"] = [label for label, p, t in zip(self.topic_labels, scores, self.topic_thresholds) if p >= t]
+                    on = [bool(p >= t) for p, t in zip(scores, self.topic_thresholds)]
+                    if low is not None and low[i]:
+                        on = never_every_label(on, scores, self.topic_thresholds)
+                    row["topics"] = [label for label, keep in zip(self.topic_labels, on) if keep]
                 row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, scores)}
         if tone is not None:
             for row, scores in zip(out, tone):
                 row["tone"] = self.tone_labels[int(np.argmax(scores))]
                 row["tone_scores"] = {label: round(float(p), 4) for label, p in zip(self.tone_labels, scores)}
+        if low is not None:
+            for row, flag in zip(out, low):
+                if flag:
+                    row["low_evidence"] = True
         return out
 
-    def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """{"topics": [...], "tone": ...} per text (and "topic" in multiclass mode, "empty": True for an empty text)."""
-        return pick(self.classify(texts), PREDICT_KEYS)
+    def predict(self, texts: Sequence[str], min_confidence: float | None = None) -> list[dict[str, Any]]:
+        """{"topics": [...], "tone": ...} per text (and "topic" in multiclass mode, "empty": True for
+        an empty text, "uncertain" with ``min_confidence``)."""
+        return pick(self.classify(texts, min_confidence), PREDICT_KEYS)
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """{"topic_scores": {label: p}, "tone_scores": {label: p}} per text (plus "empty": True)."""
@@ -249,12 +293,13 @@ class _FastPath:
 
     def scores(self, texts: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         X = self.featurize(texts)
+        low = self.model.low_evidence(texts)
         topic = tone = None
         if self.topic is not None:
             d = self.topic(X)
-            topic = self.model.calibrate_topics(d) if self.topic_kind == "multilabel" else _fast_class_scores(d, self.topic_kind, self.model._topic_columns)
+            topic = self.model.calibrate_topics(d, low) if self.topic_kind == "multilabel" else _fast_class_scores(d, self.topic_kind, self.model._topic_columns)
         if self.tone is not None:
-            tone = temper(_fast_class_scores(self.tone(X), self.tone_kind, self.model._tone_columns), self.model.tone_map)
+            tone = self.model.calibrate_tone(_fast_class_scores(self.tone(X), self.tone_kind, self.model._tone_columns), low)
         return topic, tone
 
 
@@ -266,3 +311,19 @@ def _fast_class_scores(d: np.ndarray, kind: str, columns: list[int]) -> np.ndarr
     else:
         scores = _softmax(d if d.shape[1] > 1 else np.column_stack([-d[:, 0], d[:, 0]]))
     return scores[:, columns]
+
+
+def _words_branch(pipeline: Any) -> tuple[Any, Any] | None:
+    """(analyzer, vocabulary or None when hashed) of the featurizer's "words" branch, which the
+    low-evidence rule counts terms with; None when there is no such branch."""
+    from features import fitted_branches, hasher_of
+
+    if not hasattr(pipeline, "steps"):
+        return None
+    for branch, transformer in fitted_branches(pipeline[:-1]):
+        if branch.name == "words":
+            hasher = hasher_of(transformer)
+            if hasher is not None:
+                return hasher.build_analyzer(), None
+            return transformer.build_analyzer(), transformer.vocabulary_
+    return None

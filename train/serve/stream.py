@@ -243,7 +243,7 @@ def timed_batches(items: Iterable[Any], size: int = BATCH, delay: float = DELAY)
 
 
 def predict_stream(model: Any, items: Iterable[Item], explain: int = 0, on_error: str = "stop",
-                   delay: float | None = None) -> Iterator[dict[str, Any]]:
+                   delay: float | None = None, min_confidence: float | None = None) -> Iterator[dict[str, Any]]:
     """One result per item, in order, classified in batches so memory stays flat on long streams.
 
     An item is (id, text) or a :class:`BadRecord`. On a BadRecord, ``on_error="stop"`` raises a
@@ -251,21 +251,28 @@ def predict_stream(model: Any, items: Iterable[Item], explain: int = 0, on_error
     ``{"line": N, "error": ...}`` in its place and goes on. ``delay`` (seconds) hands a partial
     batch to the model once the input pauses that long (see :func:`timed_batches`); without it
     batches are filled first. With ``explain`` > 0 each result also carries the top ``explain``
-    n-grams per predicted label."""
+    n-grams per predicted label. ``min_confidence`` withholds decisions below it ("uncertain",
+    see ``artclf.outputs.abstain``); the HTTP server is to take it as a query parameter and pass
+    it here."""
+    from artclf.outputs import check_min_confidence
+
+    check_min_confidence(min_confidence)
     if on_error not in ("stop", "skip"):
         raise ValueError(f"on_error must be 'stop' or 'skip', got {on_error!r}")
     iterator = iter(items)
     batches = timed_batches(iterator, BATCH, delay) if delay else iter(lambda: list(islice(iterator, BATCH)), [])
     try:
-        yield from _answer(model, batches, explain, on_error)
+        yield from _answer(model, batches, explain, on_error, min_confidence)
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
             close()  # stops the reader thread of timed_batches
 
 
-def _answer(model: Any, batches: Iterable[list[Item]], explain: int, on_error: str) -> Iterator[dict[str, Any]]:
+def _answer(model: Any, batches: Iterable[list[Item]], explain: int, on_error: str,
+            min_confidence: float | None = None) -> Iterator[dict[str, Any]]:
     from artclf.errors import DataError
+    from artclf.outputs import abstain
 
     for batch in batches:
         good = [item for item in batch if not isinstance(item, BadRecord)]
@@ -279,4 +286,4 @@ def _answer(model: Any, batches: Iterable[list[Item]], explain: int, on_error: s
                 yield item.answer()
                 continue
             item_id, _ = item
-            yield ({"id": item_id} if item_id is not None else {}) | next(results)
+            yield ({"id": item_id} if item_id is not None else {}) | abstain(next(results), min_confidence)

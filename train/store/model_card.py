@@ -40,6 +40,39 @@ def _per_label_table(metrics: dict[str, Any], task: str) -> list[str]:
     return lines if len(lines) > 2 else ["(not evaluated)"]
 
 
+def _calibration_section(manifest: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """How far the scores are from probabilities: ECE, Brier and log-loss per split and label."""
+    rows = []
+    for split in ("validation", "test"):
+        cal = (metrics.get(split) or {}).get("calibration") or {}
+        for task in ("topic", "tone"):
+            block = cal.get(task)
+            if not block:
+                continue
+            name = "all labels" if task == "topic" else "top label"
+            rows.append(f"| {split} | {task} ({name}) | {_fmt(block.get('ece'))} | {_fmt(block.get('brier'))} | {_fmt(block.get('log_loss'))} |")
+            for label, m in (block.get("per_label") or {}).items():
+                rows.append(f"| {split} | {task} {label} | {_fmt(m.get('ece'))} | {_fmt(m.get('brier'))} | {_fmt(m.get('log_loss'))} |")
+    if not rows:
+        return []
+    method = (manifest.get("calibration") or {}).get("method", "none")
+    tone = (manifest.get("calibration") or {}).get("tone")
+    kinds = ", ".join(f"{label} {m.get('kind')}" for label, m in ((manifest.get("calibration") or {}).get("topic") or {}).items())
+    return [
+        "## Calibration",
+        "",
+        f"Method `{method}`" + (f" (topics: {kinds}" + (f"; tone: temperature, scale {tone['scale']:.3f}" if tone else "") + ")" if kinds or tone else "")
+        + ", fitted on out-of-fold scores of the training split. ECE is the expected calibration error over "
+        "10 equal-width probability bins (0 = a probability of 0.8 is right 80% of the time); Brier is the "
+        "mean squared error of the probabilities.",
+        "",
+        "| split | scores | ECE | Brier | log-loss |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def render(manifest: dict[str, Any]) -> str:
     version = manifest.get("version", "vN")
     labels = manifest.get("labels", {})
@@ -100,21 +133,28 @@ def render(manifest: dict[str, Any]) -> str:
         out += ["Per topic:", "", *_per_label_table(metrics, "topic"), ""]
     if tones:
         out += ["Per tone:", "", *_per_label_table(metrics, "tone"), ""]
+    out += _calibration_section(manifest, metrics)
     thresholds = manifest.get("thresholds") or {}
     if thresholds:
+        calibrated = any("calibration" in t for t in thresholds.values()) and (manifest.get("calibration") or {}).get("method") != "none"
         out += [
             "## Topic thresholds",
             "",
-            "Tuned per label on out-of-fold decision values of the training split and folded into the "
-            "intercepts: a topic is predicted when its score is >= 0.5. The spread is the standard "
-            "deviation of the thresholds tuned on each fold alone.",
+            ("Tuned per label on calibrated out-of-fold probabilities of the training split (best F1, or "
+             "`topic.precision_target`), turned back into a decision value and folded into the intercepts: a "
+             "topic is predicted when its probability is >= the label's threshold below, which is also the "
+             "plain pipeline's own decision. "
+             if calibrated else
+             "Tuned per label on out-of-fold decision values of the training split and folded into the "
+             "intercepts: a topic is predicted when its score is >= 0.5. ")
+            + "The spread is the standard deviation of the thresholds tuned on each fold alone.",
             "",
-            "| label | decision threshold | probability | folds | per-fold thresholds | spread (std) |",
-            "|---|---|---|---|---|---|",
+            "| label | probability threshold | decision threshold | calibration | folds | per-fold thresholds | spread (std) |",
+            "|---|---|---|---|---|---|---|",
         ]
         for label, t in thresholds.items():
-            out.append(f"| {label} | {_fmt(t.get('decision'))} | {_fmt(t.get('probability'))} | {_fmt(t.get('folds'))} | "
-                       f"{', '.join(str(x) for x in t.get('fold_thresholds', [])) or '-'} | {_fmt(t.get('fold_std'))} |")
+            out.append(f"| {label} | {_fmt(t.get('probability'))} | {_fmt(t.get('decision'))} | {t.get('calibration', '-')} | "
+                       f"{_fmt(t.get('folds'))} | {', '.join(str(x) for x in t.get('fold_thresholds', [])) or '-'} | {_fmt(t.get('fold_std'))} |")
         out.append("")
     n_train = (manifest.get("training") or {}).get("n_train")
     out += [
