@@ -80,6 +80,32 @@ def choose_map(d: np.ndarray, y: np.ndarray, folds: np.ndarray, method: str) -> 
     return fit_map(d, y, kind), losses
 
 
+def best_threshold(scores: np.ndarray, y: np.ndarray, center: float = 0.0) -> tuple[float, float]:
+    """The decision threshold that maximises F1 on (scores, y), and that F1.
+
+    Among equally good thresholds the one nearest ``center`` (the model's own boundary: 0 for
+    decision values, 0.5 for probabilities) wins, which keeps thresholds from drifting to the
+    extremes on small data.
+    """
+    positives = int(y.sum())
+    if positives == 0 or positives == len(y):
+        return 0.0, float("nan")
+    order = np.argsort(-scores, kind="stable")
+    s, t = scores[order], y[order]
+    tp = np.cumsum(t)
+    k = np.arange(1, len(s) + 1)
+    f1 = 2 * tp / (positives + k)
+    # Cutting after position k is only possible where the next score is strictly lower.
+    valid = np.append(s[:-1] > s[1:], True)
+    f1 = np.where(valid, f1, -1.0)
+    cut_after = np.append(s[1:], s[-1] - 1.0)
+    candidates = (s + cut_after) / 2
+    best = f1.max()
+    ties = np.flatnonzero(np.isclose(f1, best, rtol=0, atol=1e-12))
+    choice = ties[np.argmin(np.abs(candidates[ties] - center))]
+    return float(candidates[choice]), float(best)
+
+
 def decision_at(spec: dict[str, Any], probability: float) -> float:
     """The smallest raw decision value whose calibrated probability is >= ``probability``."""
     if spec["kind"] == "platt":
@@ -111,8 +137,6 @@ def probability_cut(p: np.ndarray, y: np.ndarray, precision_target: float = 0.0)
     """(cut on probabilities, its F1, details): the best-F1 cut (ties: the one nearest 0.5), or with
     ``precision_target`` > 0 the lowest cut whose precision reaches it (most recall at that
     precision; if none does, the cut with the highest precision)."""
-    from train.fit.fit import best_threshold
-
     if precision_target <= 0:
         cut, f1 = best_threshold(p, y, center=0.5)
         return cut, f1, {}

@@ -26,6 +26,7 @@ from artclf.errors import ArtclfError
 from train.data.augment import augment, make_augmenters
 from train.data.labels import topic_matrix
 from train.data.split import iterative_stratification
+from train.fit.calibrate import best_threshold  # noqa: F401  (re-exported: the threshold tuner's own cut)
 
 
 # A progress callback: progress(stage, message, done, total); done/total are set for counted steps.
@@ -85,32 +86,6 @@ def fit_tone_classifier(config: ToneConfig, seed: int, X: Any, tones: list[str])
         base = dataclasses.replace(config, classifier="linear_svc" if config.classifier == "nb_svm" else "logreg")
         return fit_nb_linear(X, tones, lambda: make_tone_classifier(base, seed), config.nb_scale, config.nb_blend)
     return make_tone_classifier(config, seed).fit(X, tones)
-
-
-def best_threshold(scores: np.ndarray, y: np.ndarray, center: float = 0.0) -> tuple[float, float]:
-    """The decision threshold that maximises F1 on (scores, y), and that F1.
-
-    Among equally good thresholds the one nearest ``center`` (the model's own boundary: 0 for
-    decision values, 0.5 for probabilities) wins, which keeps thresholds from drifting to the
-    extremes on small data.
-    """
-    positives = int(y.sum())
-    if positives == 0 or positives == len(y):
-        return 0.0, float("nan")
-    order = np.argsort(-scores, kind="stable")
-    s, t = scores[order], y[order]
-    tp = np.cumsum(t)
-    k = np.arange(1, len(s) + 1)
-    f1 = 2 * tp / (positives + k)
-    # Cutting after position k is only possible where the next score is strictly lower.
-    valid = np.append(s[:-1] > s[1:], True)
-    f1 = np.where(valid, f1, -1.0)
-    cut_after = np.append(s[1:], s[-1] - 1.0)
-    candidates = (s + cut_after) / 2
-    best = f1.max()
-    ties = np.flatnonzero(np.isclose(f1, best, rtol=0, atol=1e-12))
-    choice = ties[np.argmin(np.abs(candidates[ties] - center))]
-    return float(candidates[choice]), float(best)
 
 
 def decision_scores(classifier: Any, X: Any) -> np.ndarray:
