@@ -75,6 +75,20 @@ def render(report: dict[str, Any]) -> str:
         pub = "; ".join(f"{k}: {v}" for k, v in task["published"].items())
         out.append(f"- {name}: {task['protocol']}; {task['labels']} labels; best config `{task['best_config']}`" + (f"; published: {pub}" if pub else ""))
     out += ["", "Cross-validated figures are means ± standard deviation over folds.", ""]
+    out += ["## Calibration", "",
+            "Expected calibration error (10 equal-width bins; multi-label: every document x label pair, multiclass: the top "
+            "class) and Brier score of the probabilities our models report, beside their accuracy. Vanilla (LinearSVC) and "
+            "fastText report no calibrated probabilities and are not scored.", "",
+            "| dataset | system | metric | value | ECE | Brier |", "|---|---|---|---|---|---|"]
+    for name, task in report["tasks"].items():
+        for system in ("ours default", "ours best"):
+            m = task["results"].get(system, {}).get("metrics", {})
+            if "ece" not in m:
+                continue
+            metric = next(iter(task["targets"]))
+            out.append(f"| {name} | {system} | {metric} | {_f(m.get(metric))} | {_f(m['ece'])}"
+                       + (f" ± {m['ece_std']:.3f}" if "ece_std" in m else "") + f" | {_f(m.get('brier'))} |")
+    out.append("")
 
     out += ["## Training time and peak memory", "",
             "Wall time of one training run (mean over folds), featurizing included; ratio against vanilla. Peak memory is the "

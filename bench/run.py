@@ -67,6 +67,13 @@ def run_task(task: Task, names: list[str], keep: set[str]) -> tuple[dict[str, An
             with measured() as m:
                 model = fit(train)
             per_fold.append(score(task, test, model.predict([r.text for r in test])))
+            if model.raw_scores is not None:
+                from train.evaluate.metrics import calibration_metrics
+
+                topics, tones = (task.labels, []) if task.kind != "multiclass" else ([], task.labels)
+                cal = calibration_metrics(test, model.raw_scores([r.text for r in test]), topics, tones)
+                block = cal["topic"] if topics else cal["tone"]
+                per_fold[-1].update({"ece": block["ece"], "brier": block["brier"]})
             times.append(m["wall_s"])
             peaks.append(m["peak_rss_mb"])
             grown.append(m["peak_rss_mb"] - m["rss_before_mb"])

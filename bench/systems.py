@@ -25,8 +25,10 @@ VANILLA_DESCRIPTION = "TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, mi
 class Fitted:
     """A fitted system: ``predict(texts)`` -> list of label tuples (one label for multiclass)."""
 
-    def __init__(self, kind: str, model: Any, predict: Any, save: Any) -> None:
+    def __init__(self, kind: str, model: Any, predict: Any, save: Any, raw_scores: Any = None) -> None:
         self.kind, self.model, self._predict, self._save = kind, model, predict, save
+        # texts -> raw_scores rows (probabilities), for systems whose scores claim to be probabilities.
+        self.raw_scores = raw_scores
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
         return self._predict(list(texts))
@@ -123,7 +125,7 @@ def fit_ours(train: list[Record], kind: str, labels: list[str], config: Any) -> 
         estimators = {name: est for name, est in (("topic", fitted.topic), ("tone", fitted.tone)) if est is not None}
         return save_version(folder, estimators, manifest)
 
-    return Fitted(kind, model, predict, save)
+    return Fitted(kind, model, predict, save, model.raw_scores)
 
 
 def manifest_for(config: Any, fitted: Any) -> dict[str, Any]:

@@ -47,6 +47,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> dict:
     base = paths["config"]
     bad = variant(base, "bad", "features", "max_features = 5")
     bad = variant(bad, "bad", "topic", "C = 0.001")
+    bad = variant(bad, "bad", "tone", "C = 0.001")
     runs = root / "runs"
     result = compare([base, bad], folds=3, repeats=2, runs_dir=runs)
     return {**paths, "bad": bad, "runs": runs, "result": result}

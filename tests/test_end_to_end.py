@@ -82,10 +82,17 @@ def test_api_load_model_and_predict(trained):
     proba = model.predict_proba(["x"])[0]
     assert list(proba["tone_scores"]) == ["positive", "neutral", "negative"]
     assert abs(sum(proba["tone_scores"].values()) - 1) < 1e-3
-    # Threshold-adjusted topic scores: predicted exactly when the score is >= 0.5.
-    for text in ["oil", "border islands", "summit talks", "football"]:
+    # Calibrated topic probabilities: predicted exactly when the probability is >= the label's
+    # threshold, except that a text with too little evidence never gets every topic.
+    thresholds = {k: m["threshold"] for k, m in model.manifest["calibration"]["topic"].items()}
+    for text in ["oil", "border islands", "summit talks", "football", "The ministers held talks on the treaty at the summit."]:
         r = model.classify([text])[0]
-        assert r["topics"] == [k for k, v in r["topic_scores"].items() if v >= 0.5]
+        raw = model.raw_scores([text])[0]["topic_scores"]
+        expected = [k for k, v in raw.items() if v >= thresholds[k]]
+        if r.get("low_evidence") and len(expected) == len(thresholds):
+            assert len(r["topics"]) == len(thresholds) - 1 and set(r["topics"]) < set(expected)
+        else:
+            assert r["topics"] == expected
 
 
 def test_tampered_or_truncated_file_is_refused_before_unpickling(trained, tmp_path):

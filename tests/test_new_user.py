@@ -121,7 +121,7 @@ def test_topic_only_csv_keeps_rows_without_tone(tmp_path, tone_cells):
     cfg = config(tmp_path, '[data]\nformat = "csv"\nsource = "news.csv"\n[columns]\ntopics = "category"\n'
                            '[labels]\ntopics = ["business", "sport", "politics"]\ntone = []\n')
     result = train(cfg)
-    assert set(result.metrics["test"]) == {"n", "topic"}
+    assert set(result.metrics["test"]) == {"n", "topic", "calibration"}
     assert result.manifest["dataset"]["counts"]["train"]["tone"] == {}
     assert result.manifest["dataset"]["counts"]["train"]["n"] + result.metrics["test"]["n"] == 18
 

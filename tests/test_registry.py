@@ -271,7 +271,8 @@ def test_model_card_describes_the_version(trained):
         assert section in card
     assert manifest["dataset"]["fingerprint"] in card
     for label, t in manifest["thresholds"].items():
-        assert f"| {label} | {t['decision']:.3f} |" in card
+        assert f"| {label} | {t['probability']:.3f} | {t['decision']:.3f} | {t['calibration']} |" in card
+    assert "## Calibration" in card and "ECE" in card
     for way in ("from train import load_model", "joblib.load", "sio.load"):
         assert way in card
 
