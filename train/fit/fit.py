@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from features import build_vectorizer
 from train.config import Config, TopicConfig, ToneConfig
 from artclf.errors import ArtclfError
-from train.data.augment import augment, make_augmenters
+from train.data.augment import augment_with_sources, make_augmenters
 from train.data.labels import topic_matrix
 from train.data.split import iterative_stratification
 from train.fit.calibrate import best_threshold  # noqa: F401  (re-exported: the threshold tuner's own cut)
@@ -143,7 +143,7 @@ def evidence_views(text: str, seed: int) -> list[str]:
 
 def out_of_fold_scores(
     texts: Sequence[str], Y: np.ndarray | None, labels: Sequence[str], tones: Sequence[str] | None, config: Config,
-    groups: Sequence[int] | None = None, progress: Progress = _silent,
+    groups: Sequence[int] | None = None, progress: Progress = _silent, tone_rows: Sequence[bool] | None = None,
 ) -> OutOfFold:
     """Topic decision values and tone probabilities from ``topic.threshold_folds`` folds of the
     training split. Rows in one group (an article and its views) share a fold, so no article is
@@ -195,13 +195,14 @@ def out_of_fold_scores(
             if ev_topic is not None and X_ev is not None:
                 ev_topic[ev_held] = decision_scores(clf, X_ev)
         if tone_oof is not None:
-            fold_tones = [str(t) for t in tone_array[~held]]
+            tone_fit = ~held & (np.asarray(tone_rows, dtype=bool) if tone_rows is not None else True)
+            fold_tones = [str(t) for t in tone_array[tone_fit]]
             if len(set(fold_tones)) < 2:
                 tone_oof[held] = 1.0 / len(classes)
                 if ev_tone is not None:
                     ev_tone[ev_held] = 1.0 / len(classes)
                 continue
-            tone_clf = fit_tone_classifier(config.tone, config.train.seed, X_fit, fold_tones)
+            tone_clf = fit_tone_classifier(config.tone, config.train.seed, vectorizer.transform(texts[tone_fit]), fold_tones)
             tone_oof[held] = _tone_probabilities(tone_clf, X_held, classes)
             if ev_tone is not None and X_ev is not None:
                 ev_tone[ev_held] = _tone_probabilities(tone_clf, X_ev, classes)
@@ -307,14 +308,16 @@ def _probabilities(d: np.ndarray, raw: dict[str, Any]) -> np.ndarray:
     return binary_probability(d, raw)
 
 
-def calibrate_tone(oof: OutOfFold, tones: Sequence[str], config: Config) -> dict[str, Any] | None:
-    """The tone map (temperature scaling on out-of-fold probabilities), or None for method none."""
+def calibrate_tone(oof: OutOfFold, tones: Sequence[str], config: Config, rows: Sequence[bool] | None = None) -> dict[str, Any] | None:
+    """The tone map (temperature scaling on out-of-fold probabilities), or None for method none.
+    ``rows``: the rows to fit it on (those the tone head trains on: no title-only views)."""
     from train.fit.calibrate import class_indices, fit_temperature, tone_log_loss
 
     if config.calibration.method == "none" or oof.tone is None:
         return None
     y = class_indices([str(t) for t in tones], oof.tone_classes)
-    scale = fit_temperature(oof.tone, y)
+    use = np.asarray(rows, dtype=bool) if rows is not None else np.ones(len(y), dtype=bool)
+    scale = fit_temperature(oof.tone[use], y[use])
     from artclf.calibration import temper
 
     spec = {"kind": "temperature", "scale": round(scale, 6)}
@@ -354,9 +357,10 @@ def _fit_models(
     timings: dict[str, Any] = {}
     originals = list(texts)
     groups = None
+    tone_rows: list[bool] | None = None
     augmenters = make_augmenters(config.augment)
     if augmenters:
-        texts, topic_sets, tones, groups = augment(texts, topic_sets, tones, augmenters)
+        texts, topic_sets, tones, groups, tone_rows = augment_with_sources(texts, topic_sets, tones, augmenters)
         timings["augmented_views"] = len(texts) - len(originals)
 
     start = time.perf_counter()
@@ -401,7 +405,8 @@ def _fit_models(
         start = time.perf_counter()
         if config.topic.thresholds == "tuned" or config.calibration.method != "none":
             if oof is None:
-                oof = out_of_fold_scores(texts, Y, labels, list(tones) if want_tone_oof else None, config, groups, progress)
+                oof = out_of_fold_scores(texts, Y, labels, list(tones) if want_tone_oof else None, config, groups, progress,
+                                         tone_rows)
             thresholds = calibrate_topics(oof, Y, labels, config)
         else:
             thresholds = {label: {"decision": 0.0, "probability": 0.5, "oof_f1": None, "fold_thresholds": [], "fold_std": None,
@@ -439,7 +444,11 @@ def _fit_models(
     if config.labels.tone:
         start = time.perf_counter()
         progress("fit", f"tone model ({config.tone.classifier})")
-        tone_clf = fit_tone_classifier(config.tone, config.train.seed, X, list(tones))
+        if tone_rows is not None and not all(tone_rows):
+            keep = np.flatnonzero(tone_rows)
+            tone_clf = fit_tone_classifier(config.tone, config.train.seed, X[keep], [tones[i] for i in keep])
+        else:
+            tone_clf = fit_tone_classifier(config.tone, config.train.seed, X, list(tones))
         timings["fit_tone_s"] = round(time.perf_counter() - start, 3)
         missing = sorted(set(config.labels.tone) - set(tones))
         if missing:
@@ -448,8 +457,8 @@ def _fit_models(
         if want_tone_oof:
             start = time.perf_counter()
             if oof is None or oof.tone is None:
-                oof = out_of_fold_scores(texts, None, labels, list(tones), config, groups, progress)
-            tone_map = calibrate_tone(oof, tones, config)
+                oof = out_of_fold_scores(texts, None, labels, list(tones), config, groups, progress, tone_rows)
+            tone_map = calibrate_tone(oof, tones, config, tone_rows)
             if tone_map is not None:
                 low_tone = tone_map.pop("evidence", None)
                 calibration["tone"] = tone_map
