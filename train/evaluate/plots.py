@@ -48,8 +48,11 @@ def write_plots(folder: Path, records: Sequence[Any], results: Sequence[dict[str
                 p = [s["topic_scores"][label] for s in raw]
                 y = [label in r.topics for r in records]
                 bins = reliability_bins(p, y)
-                ax.plot([b["confidence"] for b in bins], [b["frequency"] for b in bins], marker="o", label=label)
-            _diagonal(ax, "topic probability", "share of articles with the label", "topics")
+                line, = ax.plot([b["confidence"] for b in bins], [b["frequency"] for b in bins], label=label, alpha=0.7)
+                # Marker area grows with the bin's count: a wild point from 2 articles looks like one.
+                ax.scatter([b["confidence"] for b in bins], [b["frequency"] for b in bins], s=[8 + 4 * b["n"] ** 0.5 * 3 for b in bins],
+                           color=line.get_color(), zorder=3)
+            _diagonal(ax, "topic probability (marker area ~ articles)", "share of articles with the label", "topics")
         if tone_labels:
             ax = next(ax_iter)
             conf = [s["tone_scores"][r["tone"]] for s, r in zip(raw, results)]
@@ -59,11 +62,7 @@ def write_plots(folder: Path, records: Sequence[Any], results: Sequence[dict[str
             ax.plot([b["confidence"] for b in bins], [b["frequency"] for b in bins], marker="o", color="C3")
             _diagonal(ax, "tone probability (predicted tone)", "share predicted right", "tone")
         fig.suptitle(f"Reliability {title}".strip())
-        fig.tight_layout()
-        path = folder / "reliability.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        written.append(str(path))
+        written.append(_save(plt, fig, folder / "reliability.png"))
 
     # Confusion: tone (rows true, columns predicted) and each topic label's yes/no counts.
     from sklearn.metrics import confusion_matrix
@@ -86,11 +85,7 @@ def write_plots(folder: Path, records: Sequence[Any], results: Sequence[dict[str
             ax.set_title(name)
             ax.set_xlabel("predicted")
             ax.set_ylabel("true")
-        fig.tight_layout()
-        path = folder / "confusion.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        written.append(str(path))
+        written.append(_save(plt, fig, folder / "confusion.png"))
 
     if multilabel:
         from sklearn.metrics import average_precision_score, precision_recall_curve
@@ -108,12 +103,15 @@ def write_plots(folder: Path, records: Sequence[Any], results: Sequence[dict[str
         ax.set_ylim(0, 1.01)
         ax.legend(loc="lower left")
         ax.set_title(f"Precision-recall per topic {title}".strip())
-        fig.tight_layout()
-        path = folder / "precision_recall.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        written.append(str(path))
+        written.append(_save(plt, fig, folder / "precision_recall.png"))
     return written
+
+
+def _save(plt: Any, fig: Any, path: Path) -> str:
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return str(path)
 
 
 def _diagonal(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
