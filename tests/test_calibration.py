@@ -63,6 +63,21 @@ def test_the_probability_threshold_folds_back_to_the_same_decision(kind):
     assert 0 < f1 <= 1
 
 
+def test_an_isotonic_plateau_across_zero_does_not_predict_what_the_pipeline_rejects():
+    """A rare label keeping the classifier's own cut: its isotonic map is flat around 0."""
+    from artclf.calibration import binary_probability
+
+    raw = {"kind": "isotonic", "x": [-1.2, -1.07, -1.0724, -0.4], "y": [0.001, 0.001, 0.0018, 0.0018]}
+    raw["x"] = sorted(raw["x"])
+    mapped = folded(raw, 0.0)
+    d = np.linspace(-3, 3, 6001)
+    on = binary_probability(d, mapped) >= mapped["threshold"]
+    assert np.array_equal(on[d != 0], d[d != 0] > 0)
+    assert mapped["threshold"] == pytest.approx(0.0018) and np.all(np.diff(mapped["x"]) > 0) and np.all(np.diff(mapped["y"]) >= 0)
+    whole = folded({"kind": "isotonic", "x": [1.0, 2.0], "y": [0.2, 0.6]}, 0.0)  # every knot right of 0
+    assert binary_probability(np.array([-5.0]), whole)[0] < whole["threshold"] <= binary_probability(np.array([0.5]), whole)[0]
+
+
 def test_precision_target_trades_recall_for_precision():
     d, y, _ = _scores()
     p = 1 / (1 + np.exp(-(3 * d - 1)))

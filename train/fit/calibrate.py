@@ -122,13 +122,33 @@ def decision_at(spec: dict[str, Any], probability: float) -> float:
     return float(x[k - 1] + (probability - y[k - 1]) * (x[k] - x[k - 1]) / (y[k] - y[k - 1]))
 
 
+# How far below its threshold an isotonic map is pulled just left of 0 (see ``folded``).
+TIE_GAP = 1e-9
+
+
 def folded(spec: dict[str, Any], decision: float) -> dict[str, Any]:
     """The map on folded decision values (``decision`` subtracted from the intercept), with its
-    threshold: the probability it gives at 0, computed as every runtime computes it."""
+    threshold: the probability it gives at 0, computed as every runtime computes it.
+
+    "probability >= threshold" must be the plain pipeline's "decision > 0". A Platt map is
+    strictly increasing, so it is. An isotonic map may be flat across 0 (a plateau: the same
+    probability for decision values on both sides, as for a rare label that keeps the
+    classifier's own cut): there every value left of 0 is pulled to ``TIE_GAP`` below the
+    threshold, through a knot at 0, so no text the pipeline rejects reaches the threshold."""
     if spec["kind"] == "platt":
         out = {"kind": "platt", "a": spec["a"], "b": spec["b"] + spec["a"] * decision}
-    else:
-        out = {"kind": "isotonic", "x": [v - decision for v in spec["x"]], "y": list(spec["y"])}
+        out["threshold"] = float(binary_probability(np.zeros(1), out)[0])
+        return out
+    x = np.asarray(spec["x"], dtype=float) - decision
+    y = np.asarray(spec["y"], dtype=float)
+    t = float(np.interp(0.0, x, y))
+    left, right = x < 0, x > 0
+    below = min(t - TIE_GAP, float(y[left].max()) if left.any() else t - TIE_GAP)
+    xs = list(x[left]) or [float(x.min()) - 1.0 if len(x) else -1.0]
+    ys = list(np.minimum(y[left], below)) or [max(below, 0.0)]
+    xs += [0.0] + list(x[right])
+    ys += [t] + list(np.maximum(y[right], t))
+    out = {"kind": "isotonic", "x": [float(v) for v in xs], "y": [float(v) for v in ys]}
     out["threshold"] = float(binary_probability(np.zeros(1), out)[0])
     return out
 
