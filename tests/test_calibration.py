@@ -74,7 +74,10 @@ def test_an_isotonic_plateau_across_zero_does_not_predict_what_the_pipeline_reje
     on = binary_probability(d, mapped) >= mapped["threshold"]
     assert np.array_equal(on[d != 0], d[d != 0] > 0)
     assert mapped["threshold"] == pytest.approx(0.0018) and np.all(np.diff(mapped["x"]) > 0) and np.all(np.diff(mapped["y"]) >= 0)
-    whole = folded({"kind": "isotonic", "x": [1.0, 2.0], "y": [0.2, 0.6]}, 0.0)  # every knot right of 0
+    whole = folded({"kind": "isotonic", "x": [3.0, 4.0], "y": [0.2, 0.6]}, 0.0)  # every knot right of 0
+    from artclf.calibration import check_binary
+
+    check_binary(whole, "test")
     assert binary_probability(np.array([-5.0]), whole)[0] < whole["threshold"] <= binary_probability(np.array([0.5]), whole)[0]
 
 

@@ -45,6 +45,10 @@ def format_show(info: dict[str, Any]) -> str:
         for task, values in m.items():
             if not isinstance(values, dict):
                 continue
+            if task == "calibration":
+                lines.append("calibration: " + "; ".join(
+                    f"{t} ECE {_cell(b.get('ece'))}, Brier {_cell(b.get('brier'))}" for t, b in values.items() if isinstance(b, dict)))
+                continue
             headline = ", ".join(f"{k} {_cell(v)}" for k, v in values.items() if not isinstance(v, (dict, list)))
             lines.append(f"{task}: {headline}")
             per_label = values.get("per_label") or {}
@@ -53,10 +57,12 @@ def format_show(info: dict[str, Any]) -> str:
                                     for label, v in per_label.items()], ["label", "precision", "recall", "F1", "support"]))
     thresholds = info.get("thresholds") or {}
     if thresholds:
-        lines.append("\n== topic thresholds (folded into intercepts; predicted when score >= 0.5) ==")
-        lines.append(table([[label, _cell(t.get("decision")), _cell(t.get("probability")), _cell(t.get("fold_std")),
+        calibrated = "calibration" in info and (info.get("calibration") or {}).get("method") != "none"
+        lines.append("\n== topic thresholds (folded into intercepts; predicted when "
+                     + ("the calibrated probability >= its threshold) ==" if calibrated else "score >= 0.5) =="))
+        lines.append(table([[label, _cell(t.get("decision")), _cell(t.get("probability")), t.get("calibration", "-"), _cell(t.get("fold_std")),
                              ", ".join(str(x) for x in t.get("fold_thresholds", []))] for label, t in thresholds.items()],
-                           ["label", "decision", "probability", "fold std", "per fold"]))
+                           ["label", "decision", "probability", "calibration", "fold std", "per fold"]))
     return "\n".join(lines)
 
 

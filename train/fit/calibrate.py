@@ -144,7 +144,7 @@ def folded(spec: dict[str, Any], decision: float) -> dict[str, Any]:
     t = float(np.interp(0.0, x, y))
     left, right = x < 0, x > 0
     below = min(t - TIE_GAP, float(y[left].max()) if left.any() else t - TIE_GAP)
-    xs = list(x[left]) or [float(x.min()) - 1.0 if len(x) else -1.0]
+    xs = list(x[left]) or [min(float(x.min()) if len(x) else 0.0, 0.0) - 1.0]
     ys = list(np.minimum(y[left], below)) or [max(below, 0.0)]
     xs += [0.0] + list(x[right])
     ys += [t] + list(np.maximum(y[right], t))
