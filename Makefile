@@ -5,10 +5,12 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install train test test-slow real-dev clean bench bench-quick
 
-# One install step shared by every target; re-run only when pyproject.toml changes.
-$(STAMP): pyproject.toml
+# One install step shared by every target; re-run only when a pyproject.toml changes. Two
+# distributions, editable, in one pip call: the runtime `artclf` (artclf/pyproject.toml, numpy
+# only) and the training side `artclf-train` (pyproject.toml, the CLI), which depends on it.
+$(STAMP): pyproject.toml artclf/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ./artclf -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,7 +30,7 @@ test-slow: $(STAMP)
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ./artclf -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
 # Benchmarks on ../shared/data, not part of `make test`: regenerates BENCHMARKS.md (~8 min on an idle 2-core machine).
