@@ -81,7 +81,7 @@ def cli(path: Path, runs: int) -> dict[str, Any]:
     exe = Path(sys.executable).with_name("artclf")
     times = _wall([str(exe), "predict", str(path), TEXT], runs, cwd=REPO)
     # Where the import time goes: -X importtime of the CLI's entry point, top cumulative packages.
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "from train.cli import main"], capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run([sys.executable, "-X", "importtime", str(exe), "predict", str(path), TEXT], capture_output=True, text=True, cwd=REPO)
     rows = []
     for line in done.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
@@ -245,7 +245,7 @@ def render(report: dict[str, Any]) -> str:
             "",
         ]
     lines += [
-        f"Where `artclf predict`'s import time goes (`python -X importtime`, top-level imports of `train.cli`, "
+        f"Where `artclf predict \"text\"`'s import time goes (`python -X importtime`, its top-level imports, "
         f"{cl['import_total_s']:.3f} s in all): " + ", ".join(f"`{x['module']}` {x['cumulative_s']:.3f} s" for x in cl["imports"]) + ".",
         "",
         END,
