@@ -93,7 +93,9 @@ def load_model(
     for name in listed:
         if name.endswith(".skops"):
             # Not read by this runtime, but a damaged or hostile archive means a damaged version.
-            check_zip_bounds(everything[name], where=path / name)
+            # The central directory only: this runtime never decompresses it, and decompressing
+            # to check the sizes was 27 ms of a 60 ms load (the scikit-learn loader does it).
+            check_zip_bounds(everything[name], where=path / name, verify_content=False)
     if public_key is not None:
         from artclf.signing import verify_version
 
