@@ -188,9 +188,8 @@ def build_queue(pool: Path, n: int = 20, strategy: str = "uncertainty", model_re
     todo = [item for item in items if item.id not in done]
     if not todo:
         raise ArtclfError(f"{pool}: every article of the pool is already labeled in {labels_path}; nothing to queue")
-    model = None
-    if strategy not in MODEL_FREE or model_ref:
-        model = _load(model_ref or "latest", models_dir, required=strategy not in MODEL_FREE)
+    # The random control needs no model, but shows the latest one's predictions when there is one.
+    model = _load(model_ref or "latest", models_dir, required=strategy not in MODEL_FREE or bool(model_ref))
     texts = [item.text for item in todo]
     topic = tone = X = None
     predictions: list[dict[str, Any]] = [{} for _ in todo]
