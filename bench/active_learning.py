@@ -259,7 +259,35 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
            if any(r["name"] == "Financial PhraseBank 50Agree" for r in results) else "") + ".",
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + audit_section()
+
+
+def audit_section() -> str:
+    """The label-audit figures on the seeds (``bench/label_audit.py`` and the recorded review)."""
+    path = REPO / "bench" / "label_audit.json"
+    if not path.exists():
+        return ""
+    a = json.loads(path.read_text(encoding="utf-8"))
+    review = a["review"]
+    by = a["by_task"]
+    return "\n".join([
+        "### Label audit on the seeds",
+        "",
+        f"`artclf audit-labels` on `seeds/labels.jsonl` ({a['pairs'] // 2} articles): the top {review['reviewed']} flags "
+        f"({review['tasks']['tone']} tone, {review['tasks']['topics']} topics; cleanlab flags almost only tone, the weaker head) "
+        f"were each read against `seeds/README.md` on {review['date']}: **{review['real_errors']} real labeling errors** "
+        f"(fixed, listed in `seeds/README.md` \"Label corrections\"), {review['borderline']} borderline (left), "
+        f"{review['correct']} correct labels the model misread (mixed articles, a deal signed with a delay, a typhoon "
+        "without deaths, an acquittal on terrorism charges).",
+        "",
+        f"Planted noise (`make bench-audit`, `bench/label_audit.py`): {a['planted']} of the {a['pairs']} (article, task) labels "
+        f"({a['rate']:.0%}; {by['topics']['planted']} topic lists, {by['tone']['planted']} tones) flipped in a copy, audited as the "
+        f"command does. Top {a['top_k']} ({a['rate']:.0%}) of the ranking: **precision {a['precision_at_k']:.2f}, recall "
+        f"{a['recall_at_k']:.2f}** (topics {by['topics']['caught']} of {by['topics']['planted']} caught, tone "
+        f"{by['tone']['caught']} of {by['tone']['planted']}). cleanlab's own flagged set: {a['cleanlab_flagged']} pairs, "
+        f"precision {a['cleanlab_precision']}, recall {a['cleanlab_recall']}.",
+        "",
+    ])
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:

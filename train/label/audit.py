@@ -45,6 +45,9 @@ class AuditResult:
     n_articles: int
     config_labels: str
     thresholds: dict[str, Any]
+    # The audited records and the config, for the evidence model (add_evidence).
+    records: list[Any] = field(default_factory=list, repr=False)
+    config: Any = field(default=None, repr=False)
 
     @property
     def flagged(self) -> list[Flag]:
@@ -115,10 +118,7 @@ def audit_labels(config_path: Path | None = None, overrides: list[str] | None = 
     titles = {r.id: r.title for r in records}
     for f in ranked:
         f.title = titles[f.id]
-    result = AuditResult(ranked, len(records), config.data.labels, oof.thresholds)
-    result._records = records  # type: ignore[attr-defined]
-    result._config = config  # type: ignore[attr-defined]
-    return result
+    return AuditResult(ranked, len(records), config.data.labels, oof.thresholds, records, config)
 
 
 def add_evidence(result: AuditResult, flags: Sequence[Flag], top: int = 5) -> None:
@@ -129,9 +129,8 @@ def add_evidence(result: AuditResult, flags: Sequence[Flag], top: int = 5) -> No
 
     if not flags:
         return
-    records = result._records  # type: ignore[attr-defined]
-    model = fit_in_memory([r.text for r in records], [r.topics for r in records], [r.tone for r in records],
-                          result._config)  # type: ignore[attr-defined]
+    records = result.records
+    model = fit_in_memory([r.text for r in records], [r.topics for r in records], [r.tone for r in records], result.config)
     text_of = {r.id: r.text for r in records}
     for f in flags:
         text = text_of[f.id]

@@ -270,7 +270,8 @@ class LabelSession:
             self.status = f"model refit #{self.refits} on {len(labeled)} new label(s); queue re-ranked"
         except Exception as exc:  # the session goes on with the old model
             self.status = f"refit failed ({type(exc).__name__}: {exc}); keeping the previous model"
-            traceback.print_exc(file=open(self.state_file.with_suffix(".refit-error.log"), "w"))
+            with open(self.state_file.with_suffix(".refit-error.log"), "w", encoding="utf-8") as log:
+                traceback.print_exc(file=log)
         self.on_change()
 
     def wait_for_refit(self, timeout: float | None = None) -> None:
