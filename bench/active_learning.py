@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 SECTION = REPO / "bench" / "labeling_efficiency.md"
 FIGURE = REPO / "bench" / "labeling_efficiency.png"
 RESULTS = REPO / "bench" / "labeling_efficiency.json"
-STRATEGIES = ["random", "uncertainty", "margin", "entropy", "diversity", "disagreement"]
+STRATEGIES = ["random", "uncertainty", "margin", "entropy", "diversity", "hybrid", "disagreement"]
 
 
 @dataclass
@@ -169,9 +169,9 @@ def run_curve(data: Data, X_pool: Any, X_test: Any, strategy: str, seed: int, bu
             return curve
         unlabeled = np.setdiff1d(np.arange(n), labeled)
         kwargs: dict[str, Any] = {"seed": seed * 7919 + len(labeled), "size": len(unlabeled)}
-        if strategy == "diversity":
+        if strategy in ("diversity", "hybrid"):
             kwargs.update(X=X_pool[unlabeled], labeled_X=X_pool[labeled])
-        elif strategy != "random":
+        if strategy not in ("random", "diversity"):
             p = model.proba(X_pool[unlabeled])
             kwargs.update(topic=p) if data.kind == "multilabel" else kwargs.update(tone=p)
             if strategy == "disagreement":
@@ -200,7 +200,7 @@ def run_dataset(key: str, args: argparse.Namespace, log: Any) -> dict[str, Any]:
     budget = args.budget if key != "reuters" else min(args.budget, args.reuters_budget)
     budgets = list(range(args.batch, budget + 1, args.batch))
     curves: dict[str, list[list[float]]] = {}
-    for strategy in STRATEGIES:
+    for strategy in args.strategies.split(","):
         if strategy == "disagreement" and rules is None:
             continue
         curves[strategy] = []
@@ -337,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuters-budget", type=int, default=600)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset")
+    parser.add_argument("--merge", action="store_true",
+                        help="add these strategies' curves to the saved results (same seeds, same pools) and re-render")
     args = parser.parse_args(argv)
     if args.quick:
         args.pool, args.test, args.budget, args.reuters_budget, args.seeds = 800, 400, 200, 200, 2
@@ -349,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in args.datasets.split(","):
             try:
                 results.append(run_dataset(key, args, log))
-                if not args.quick:  # partial results survive an interrupted run
+                if not args.quick and not args.merge:  # partial results survive an interrupted run
                     from train.fsutil import write_bytes_atomic
 
                     write_bytes_atomic(RESULTS, json.dumps({"args": vars(args), "results": results}, indent=1) + "\n")
@@ -358,6 +361,15 @@ def main(argv: list[str] | None = None) -> int:
     if not results:
         log("no shared data: nothing measured (set ARTCLF_SHARED_DATA or put the datasets in ../shared/data)")
         return 0
+    if args.merge and RESULTS.exists():
+        saved = {r["name"]: r for r in json.loads(RESULTS.read_text(encoding="utf-8"))["results"]}
+        for r in results:
+            if r["name"] in saved:
+                old = saved[r["name"]]
+                for key in ("mean", "needed", "per_seed"):
+                    old[key].update(r[key])
+                old["seconds"] = old.get("seconds", 0) + r["seconds"]
+        results = list(saved.values())
     section = render(results, args)
     print(section)
     if not args.quick:

@@ -92,7 +92,7 @@ def test_out_of_fold_probabilities_cover_both_tasks(tmp_path):
 # -- queue -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("strategy", ["uncertainty", "margin", "entropy", "diversity", "random"])
+@pytest.mark.parametrize("strategy", ["uncertainty", "margin", "entropy", "diversity", "hybrid", "random"])
 def test_queue_strategies_jsonl(trained, tmp_path, strategy):
     out = tmp_path / "q.jsonl"
     result = invoke("queue", trained["seeds"], "--n", 5, "--strategy", strategy, "--models-dir", trained["models"],
@@ -104,7 +104,7 @@ def test_queue_strategies_jsonl(trained, tmp_path, strategy):
     assert all(r["strategy"] == strategy and r["text"] and "predictions" in r for r in rows)
     if strategy != "random":
         scores = [r["score"] for r in rows]
-        assert scores == sorted(scores, reverse=True) or strategy == "diversity"
+        assert scores == sorted(scores, reverse=True) or strategy in ("diversity", "hybrid")
 
 
 def test_queue_label_studio_export_and_skips_labeled(trained, tmp_path):
@@ -171,6 +171,11 @@ def test_strategy_functions():
     picks, _ = k_center_greedy(X, 2, labeled=np.array([[1.0, 0.0]]))
     assert picks[0] == 2  # the farthest from the labeled point
     assert sorted(select("random", 4, tone=tone[[0, 1, 2, 0]], seed=1)[0]) == [0, 1, 2, 3]
+    # hybrid: among the most uncertain, the one farthest from what is labeled.
+    X4 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.01], [0.0, 1.0]])
+    tone4 = np.array([[0.34, 0.33, 0.33], [0.35, 0.33, 0.32], [0.9, 0.05, 0.05], [0.9, 0.05, 0.05]])
+    picks, _ = select("hybrid", 1, tone=tone4, X=X4, labeled_X=np.array([[1.0, 0.0]]))
+    assert picks == [1]
     picks, _ = select("disagreement", 1, tone=tone, disagreement=np.array([0.0, 1.0, 0.0]))
     assert picks == [1]
 

@@ -14,7 +14,7 @@ from train.cli._util import cli_errors, config_path
 def queue_cli(
     pool: Path = typer.Argument(..., help="Unlabeled articles: a folder of .txt, label sub-folders, or .jsonl/.csv/.parquet."),
     n: int = typer.Option(20, "--n", min=1, help="How many articles to queue."),
-    strategy: str = typer.Option("uncertainty", "--strategy", help="uncertainty, margin, entropy, diversity, disagreement or random."),
+    strategy: str = typer.Option("uncertainty", "--strategy", help="uncertainty, margin, entropy, diversity, hybrid, disagreement or random."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model reference (default: latest; random needs none)."),
     models_dir: Path = typer.Option(Path("models"), help="Where model versions live."),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl, or label-studio (tasks with the model's pre-annotations)."),

@@ -10,6 +10,9 @@ Scores are "how much would a label here teach the model", higher first:
 - ``entropy``: topics: the mean binary entropy over labels; tone: the entropy over tones / log C.
 - ``diversity``: k-center greedy on the (L2-normalised) TF-IDF space: each pick is the article
   farthest from everything labeled or already picked (Sener & Savarese's core-set).
+- ``hybrid``: the ``HYBRID_POOL`` x n most uncertain articles, then k-center greedy among them: a
+  batch of uncertain articles that are not near-copies of each other (uncertainty alone fills a batch
+  of 20 with look-alikes).
 - ``disagreement``: how many labels the model and the labeling rules disagree on (each topic, the
   tone where a tone rule fired), ties broken by uncertainty.
 - ``random``: the control, seeded.
@@ -28,8 +31,9 @@ import numpy as np
 
 from artclf.errors import ArtclfError
 
-STRATEGIES = ("uncertainty", "margin", "entropy", "diversity", "disagreement", "random")
+STRATEGIES = ("uncertainty", "margin", "entropy", "diversity", "hybrid", "disagreement", "random")
 MODEL_FREE = ("random",)
+HYBRID_POOL = 10
 
 
 def _task_scores(strategy: str, topic: np.ndarray | None, tone: np.ndarray | None) -> np.ndarray:
@@ -137,10 +141,14 @@ def select(strategy: str, n: int, *, topic: np.ndarray | None = None, tone: np.n
     if strategy == "random":
         order = np.random.default_rng(seed).permutation(size)[:n]
         return [int(i) for i in order], np.zeros(n)
+    if strategy in ("diversity", "hybrid") and X is None:
+        raise ArtclfError(f"the {strategy} strategy needs the model's features")
     if strategy == "diversity":
-        if X is None:
-            raise ArtclfError("the diversity strategy needs the model's features")
         return k_center_greedy(X, n, labeled_X, seed)
+    if strategy == "hybrid":
+        uncertain = np.argsort(-_task_scores("uncertainty", topic, tone), kind="stable")[: HYBRID_POOL * n]
+        picks, scores = k_center_greedy(X[uncertain], n, labeled_X, seed)
+        return [int(uncertain[i]) for i in picks], scores
     if strategy == "disagreement":
         if disagreement is None:
             raise ArtclfError("the disagreement strategy needs labeling rules (data.rules in the config)")
@@ -197,7 +205,7 @@ def build_queue(pool: Path, n: int = 20, strategy: str = "uncertainty", model_re
         topic, tone = model.scores(texts)
         predictions = model.classify(texts)
     disagreement = None
-    if strategy == "diversity":
+    if strategy in ("diversity", "hybrid"):
         X = _features(model, texts)
     if strategy == "disagreement":
         from train.data.weak import load_rules
