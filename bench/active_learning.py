@@ -294,9 +294,9 @@ def audit_section() -> str:
         f"{review['date']}, each article read against `seeds/README.md`: of the top {review['first_top']} flags, "
         f"**{review['first_real']} real labeling errors**, {review['first_borderline']} borderline, {review['first_correct']} correct; "
         f"after fixing those, {review['second_new']} flags were new to the top 50: {review['second_real']} real error, "
-        f"{review['second_borderline']} borderline, {review['second_correct']} correct. So the top 50 of the first audit held "
-        f"{review['first_real']} real errors (4%) and the top 50 now holds {review['final_top50_real']} (fixed) and "
-        f"{review['final_top50_borderline']} borderline. All {len(review['fixed'])} fixes are listed in `seeds/README.md` "
+        f"{review['second_borderline']} borderline, {review['second_correct']} correct; after that fix, {review['third_new']} more, "
+        f"both correct. So the top 50 of the first audit held {review['first_real']} real errors (4%), and the top 50 of the "
+        f"audit now holds {review['final_top50_real']} and {review['final_top50_borderline']} borderline. All {len(review['fixed'])} fixes are listed in `seeds/README.md` "
         "\"Label corrections\"; borderline labels were left. The correct ones are the tone model's own misreadings: "
         "mixed articles (a deal signed with a delay), and misleading words (an acquittal on terrorism charges, a typhoon "
         "without deaths, a war veteran's charity row).",

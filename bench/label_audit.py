@@ -25,7 +25,8 @@ RESULTS = REPO / "bench" / "label_audit.json"
 # changes are listed in seeds/README.md "Label corrections".
 REVIEW = {"date": "2026-12-03", "first_top": 50, "first_real": 2, "first_borderline": 3, "first_correct": 45,
           "second_new": 17, "second_real": 1, "second_borderline": 3, "second_correct": 13,
-          "final_top50_real": 1, "final_top50_borderline": 6, "tasks": "tone only (cleanlab flags 1 topic list, the original TASS seed, correctly labeled)",
+          "third_new": 2, "third_real": 0, "final_top50_real": 0, "final_top50_borderline": 5,
+          "tasks": "tone only (cleanlab flagged 1 topic list in the first pass, the original TASS seed, rightly labeled)",
           "fixed": ["404_uk-australia-trade-deal-farmers", "445_timor-sea-boundary-treaty-signed", "171_un-south-sudan-arms-embargo"]}
 
 
