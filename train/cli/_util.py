@@ -69,3 +69,40 @@ def format_metrics(result: dict[str, Any]) -> str:
 def _per_label_table(task: str, per_label: dict[str, dict[str, Any]]) -> str:
     rows = [[k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]] for k, v in per_label.items()]
     return table(rows, [task, "precision", "recall", "f1", "support"])
+
+
+class ProgressPrinter:
+    """Shows :class:`train.progress.Progress` events on stderr: one redrawn line per stage on a
+    terminal; in a log or a pipe, plain lines (a stage's first event, then every 10% of it, and
+    at most one a second for stages of unknown size)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        import time
+
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._clock = time.monotonic
+        self._stage = ""
+        self._step = -1
+        self._last = 0.0
+
+    def __call__(self, event: Any) -> None:
+        now = self._clock()
+        new_stage = event.stage != self._stage
+        if self.tty:
+            if new_stage and self._stage:
+                self.stream.write("\n")
+            self.stream.write("\r\x1b[K" + str(event))
+            self.stream.flush()
+        else:
+            step = int(10 * event.done / event.total) if event.total else -1
+            if new_stage or (event.total and step != self._step) or (not event.total and now - self._last >= 1.0):
+                self.stream.write(str(event) + "\n")
+                self.stream.flush()
+                self._step, self._last = step, now
+        self._stage = event.stage
+
+    def close(self) -> None:
+        if self.tty and self._stage:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from train.cli._util import SET_HELP, cli_errors, config_path, format_metrics
+from train.cli._util import SET_HELP, ProgressPrinter, cli_errors, config_path, format_metrics
 
 
 def train_cli(
@@ -18,7 +18,11 @@ def train_cli(
     with cli_errors():
         from train.workflow import train
 
-        result = train(config_path(config), set_)
+        printer = ProgressPrinter()
+        try:
+            result = train(config_path(config), set_, progress=printer)
+        finally:
+            printer.close()
         typer.echo(f"saved {result.version} -> {result.path}")
         for split, metrics in result.metrics.items():
             typer.echo(f"\n== {split} split ==")

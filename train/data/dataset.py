@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from train.config import Config, LabelsConfig
-from train.data.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
+from train.data.dedup import duplicate_groups, exact_duplicates, find_near_duplicates
 from artclf.errors import ArtclfError
 from artclf.text import article_text
 from train.fsutil import file_lock, pid_alive
@@ -191,7 +191,7 @@ def build_dataset(config: Config, on_error: str = "stop", force: bool = True) ->
     dupes = exact_duplicates([r.text for r in records])
     removed = [{"id": records[i].id, "duplicate_of": records[j].id} for i, j in sorted(dupes.items())]
     records = [r for i, r in enumerate(records) if i not in dupes]
-    pairs = near_duplicate_pairs([r.text for r in records], config.split.near_duplicate_jaccard)
+    pairs = find_near_duplicates([r.text for r in records], config.split.near_duplicate_jaccard, config.split.near_duplicates)
     groups = duplicate_groups(len(records), pairs)
     splits, dropped = split_records(records, groups, config)
 
@@ -422,25 +422,61 @@ def _read_splits(datasets: Any, path: Path, split_names: Sequence[str] | None) -
     for name in split_names or list(dd):
         if name not in dd:
             raise ArtclfError(f"{path}: no split '{name}'; available: {', '.join(dd)}")
-        ds = dd[name]
-        topic_names = ds.features["topics"].feature.names
-        tone_feature = ds.features["tone"]
-        tone_names = getattr(tone_feature, "names", None)
-        out[name] = [
-            Record(
-                id=row["id"],
-                text=row["text"],
-                topics=tuple(topic_names[i] for i in row["topics"]),
-                tone=tone_names[row["tone"]] if tone_names else (row["tone"] or ""),
-                title=row["title"],
-                label_source=row["label_source"],
-                published=row["published"],
-                topic_source=row.get("topic_source", row["label_source"]),
-                tone_source=row.get("tone_source", row["label_source"]),
-            )
-            for row in ds
-        ]
+        decode = row_decoder(dd[name])
+        out[name] = [decode(row) for row in dd[name]]
     return out
+
+
+def row_decoder(ds: Any) -> Any:
+    """row dict -> Record for one split of a saved dataset (ClassLabel ids decoded to names)."""
+    topic_names = ds.features["topics"].feature.names
+    tone_names = getattr(ds.features["tone"], "names", None)
+
+    def decode(row: dict[str, Any]) -> Record:
+        return Record(
+            id=row["id"],
+            text=row["text"],
+            topics=tuple(topic_names[i] for i in row["topics"]),
+            tone=tone_names[row["tone"]] if tone_names else (row["tone"] or ""),
+            title=row["title"],
+            label_source=row["label_source"],
+            published=row["published"],
+            topic_source=row.get("topic_source", row["label_source"]),
+            tone_source=row.get("tone_source", row["label_source"]),
+        )
+    return decode
+
+
+@contextlib.contextmanager
+def open_split(path: Path, name: str) -> Iterator[Any]:
+    """One split of a saved dataset as a memory-mapped Hugging Face ``Dataset``, for reading in
+    batches (``dataset[i:j]``, ``dataset[list_of_rows]``) without loading it; a concurrent build
+    cannot swap the folder away while the ``with`` block runs."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    with _swap_lock(Path(path).resolve(), shared=True):
+        dd = _open_dataset(datasets, Path(path))
+        if name not in dd:
+            raise ArtclfError(f"{path}: no split '{name}'; available: {', '.join(dd)}")
+        yield dd[name]
+
+
+def split_names(path: Path) -> list[str]:
+    """The splits a saved dataset holds (read from its dataset_dict.json)."""
+    try:
+        return list(json.loads((Path(path) / "dataset_dict.json").read_text())["splits"])
+    except (OSError, ValueError, KeyError):
+        raise ArtclfError(f"{path}: not a saved dataset (no dataset_dict.json); run `artclf build-dataset` first") from None
+
+
+def iter_records(path: Path, name: str, batch_size: int = 4096) -> Iterator[list[Record]]:
+    """The records of one split in batches of ``batch_size``: flat memory whatever its size."""
+    with open_split(path, name) as ds:
+        decode = row_decoder(ds)
+        for start in range(0, len(ds), batch_size):
+            batch = ds[start : start + batch_size]
+            yield [decode({k: batch[k][i] for k in batch}) for i in range(len(batch["id"]))]
 
 
 def read_jsonl_records(path: Path, labels: LabelsConfig) -> list[Record]:
