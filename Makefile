@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install train test test-slow real-dev clean bench bench-quick
+.PHONY: install train test test-slow real-dev clean bench bench-quick bench-scale
 
 # One install step shared by every target; re-run only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -38,6 +38,12 @@ bench: $(BENCH_STAMP)
 # A smoke run on subsampled data (under 2 minutes); prints the report, writes no file.
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
+
+# Scaling: build-dataset + train at 10k, 100k and 1M generated articles (needs ../shared/data and
+# about 5 GB of disk under /tmp; not part of `make test`). SIZES=10000,100000 for a shorter run.
+SIZES ?= 10000,100000,1000000
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale --sizes $(SIZES) --json /tmp/artclf-scale/results.json --png /tmp/artclf-scale/scaling.png
 
 clean:
 	rm -rf $(VENV) data/dataset

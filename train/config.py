@@ -186,7 +186,7 @@ class TrainConfig:
     stream_above: int = param(100_000, low=1, hint="training articles")
     # Stream mode only: passes over the training data, articles per batch, the SGD L2 strength,
     # and the share of the training split held out to tune the topic thresholds.
-    stream_epochs: int = param(5, low=1, high=100)
+    stream_epochs: int = param(5, low=1, high=1000)
     stream_batch: int = param(8192, low=64, hint="articles per batch")
     stream_alpha: float = param(2e-6, low=0.0, low_open=True, finite=True)
     stream_holdout: float = param(0.05, low=0.0, high=0.5, low_open=True, hint="a fraction of the training split")

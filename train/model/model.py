@@ -149,7 +149,7 @@ class _FastPath:
 
     @classmethod
     def build(cls, model: ArticleModel) -> "_FastPath | None":
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression, SGDClassifier
 
         from train.model.scoring import fast_decision, fast_featurizer
 
@@ -164,7 +164,10 @@ class _FastPath:
         if featurize is None or (model.topic_pipeline is not None and topic is None) or (model.tone_pipeline is not None and tone is None):
             return None
         clf = model.tone_pipeline[-1] if model.tone_pipeline is not None else None
-        tone_kind = "sigmoid" if isinstance(clf, LogisticRegression) and len(clf.classes_) == 2 else "softmax"
+        tone_kind = "sigmoid" if isinstance(clf, (LogisticRegression, SGDClassifier)) and len(clf.classes_) == 2 else "softmax"
+        if isinstance(clf, SGDClassifier) and len(clf.classes_) > 2:
+            # scikit-learn's SGD predict_proba: one-vs-rest sigmoids, normalised to sum to one.
+            tone_kind = "ovr"
         fast = cls(model, featurize, topic, tone, tone_kind)
         # Trust it only where it reproduces the pipeline (a model from another scikit-learn version
         # could compute something this path does not know about).
@@ -187,6 +190,9 @@ class _FastPath:
             if self.tone_kind == "sigmoid":
                 p = _sigmoid(d[:, 0])
                 scores = np.column_stack([1 - p, p])
+            elif self.tone_kind == "ovr":
+                p = _sigmoid(d)
+                scores = p / p.sum(axis=1, keepdims=True)
             else:
                 scores = _softmax(d if d.shape[1] > 1 else np.column_stack([-d[:, 0], d[:, 0]]))
             tone = scores[:, self.model._tone_columns]
