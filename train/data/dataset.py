@@ -123,9 +123,14 @@ def label_articles(config: Config, on_error: str = "stop") -> tuple[list[Record]
     need_tone = bool(config.labels.tone)
 
     records, unlabeled, fired_all, gold_all = [], [], [], []
-    for article in items.articles:
+    articles = items.articles
+    for k in range(len(articles)):
+        # Each article is let go once its record holds the text: a large source would otherwise
+        # be in memory twice (parsed parts and joined text) until the loop ends.
+        article, articles[k] = articles[k], None  # type: ignore[call-overload]
         label = partial.get(article.id, PartialLabel(None, None, ""))
-        fired = fired_rules(rules, article.text) if rules else {}
+        text = article.text
+        fired = fired_rules(rules, text) if rules else {}
         fired_all.append(fired)
         gold_complete = label.topics is not None and (label.tone is not None or not need_tone)
         gold_all.append((label.topics, label.tone or "") if gold_complete else None)
@@ -142,7 +147,7 @@ def label_articles(config: Config, on_error: str = "stop") -> tuple[list[Record]
         records.append(
             Record(
                 id=article.id,
-                text=article.text,
+                text=text,
                 topics=tuple(topics),
                 tone=tone,
                 title=article.title,
@@ -313,6 +318,7 @@ def save_dataset(
 ) -> None:
     """Write the DatasetDict and JSON side files next to ``out_dir``, then swap it into place."""
     import datasets  # heavy (pyarrow); only the build and evaluate stages need it
+    from datasets.arrow_writer import ArrowWriter
 
     # The CLI prints its own summary; per-shard progress bars are noise in logs and pipes.
     datasets.disable_progress_bars()
@@ -339,22 +345,32 @@ def save_dataset(
         "tone_source": lambda r: r.tone_source,
     }
     features = datasets.Features(schema)
-    dd = datasets.DatasetDict(
-        {
-            name: datasets.Dataset.from_dict({k: [get(r) for r in rows] for k, get in columns.items()}, features=features)
-            # An empty split (validation = 0) is left out: arrow cannot reload a zero-shard split.
-            for name, rows in splits.items()
-            if rows
-        }
-    )
     out_dir = out_dir.resolve()
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
         old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-arrow"
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         try:
-            dd.save_to_disk(str(tmp))
+            # Each split is written to an Arrow file in batches and reopened memory-mapped, so a
+            # large dataset is never a second time in memory as one Arrow table.
+            staging.mkdir()
+            parts = {}
+            for name, rows in splits.items():
+                if not rows:
+                    continue  # an empty split (validation = 0): arrow cannot reload a zero-shard split
+                arrow = staging / f"{name}.arrow"
+                writer = ArrowWriter(features=features, path=str(arrow))
+                for start in range(0, len(rows), 10_000):
+                    chunk = rows[start : start + 10_000]
+                    writer.write_batch({k: [get(r) for r in chunk] for k, get in columns.items()})
+                writer.finalize()
+                writer.close()
+                parts[name] = datasets.Dataset.from_file(str(arrow))
+            datasets.DatasetDict(parts).save_to_disk(str(tmp))
+            del parts
             for name, payload in extra_json.items():
                 (tmp / name).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
             # Two builds (two trains) may finish together: one swap at a time, or a rename races.
@@ -368,6 +384,7 @@ def save_dataset(
                 # Interrupted (Ctrl-C) between the two renames: put the last good dataset back.
                 os.rename(old, out_dir)
             shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         raise ArtclfError(
@@ -388,7 +405,7 @@ def _swap_lock(out_dir: Path, shared: bool = False) -> Iterator[None]:
 def _recover_killed_builds(out_dir: Path) -> None:
     """Tidy after builds that were SIGKILLed: delete their half-written ``.NAME.tmp-PID`` folders,
     and if one died between its two renames (no dataset, only ``.NAME.old-PID``), restore that."""
-    pattern = re.compile(rf"^\.{re.escape(out_dir.name)}\.(tmp|old)-(\d+)$")
+    pattern = re.compile(rf"^\.{re.escape(out_dir.name)}\.(tmp|old)-(\d+)(?:-arrow)?$")
     for path in sorted(out_dir.parent.iterdir()):
         match = pattern.match(path.name)
         if not match or pid_alive(int(match.group(2))):
