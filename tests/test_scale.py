@@ -259,3 +259,23 @@ def test_corpus_generator_is_reproducible_by_seed(tmp_path, monkeypatch):
         fired = fired_rules(rules, article_text(row["title"], row["text"]))
         agree += (list(weak_topics(rules, fired, LabelsConfig().topics)[0]), weak_tone(rules, fired)[0]) == (row["topics"], row["tone"])
     assert agree >= 0.98 * len(a)
+
+
+def test_progress_prints_plain_lines_when_not_a_terminal():
+    import io
+
+    from train.cli._util import ProgressPrinter
+    from train.progress import Progress
+
+    out = io.StringIO()
+    printer = ProgressPrinter(out)
+    for done in range(0, 1001, 50):
+        printer(Progress("epoch 1/2", done, 1000, "rows"))
+    printer(Progress("thresholds", message="50 held-out articles"))
+    printer.close()
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
+    assert lines[0] == "epoch 1/2: 0/1,000 rows (0%)"
+    assert lines[-2] == "epoch 1/2: 1,000/1,000 rows (100%)"
+    assert lines[-1] == "thresholds: 50 held-out articles"
+    assert len(lines) == 12, "one line per 10% of a stage, not one per batch"
