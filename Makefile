@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # One install step shared by every target; re-run only when pyproject.toml changes.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,serve]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,7 +28,7 @@ test-slow: $(STAMP)
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,serve,bench]'
 	touch $(BENCH_STAMP)
 
 # Benchmarks on ../shared/data, not part of `make test`: regenerates BENCHMARKS.md (~8 min on an idle 2-core machine).
