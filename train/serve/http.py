@@ -152,7 +152,7 @@ def parse_articles(raw: bytes, max_batch: int, max_text_chars: int, explain: boo
     if batch and not isinstance(records, list):
         raise BadRequest(422, "invalid", "articles", "'articles' must be an array of article objects")
     if len(records) > max_batch:
-        raise BadRequest(413, "too_many_articles", "articles",
+        raise BadRequest(422, "too_many_articles", "articles",
                          f"{len(records)} articles in one request; the limit is {max_batch} (--max-batch): split the batch")
     items = []
     for i, record in enumerate(records):
@@ -166,7 +166,7 @@ def parse_articles(raw: bytes, max_batch: int, max_text_chars: int, explain: boo
             value = record.get(name)
             if isinstance(value, str) and len(value) > max_text_chars:
                 field = ".".join(part for part in (where, name) if part)
-                raise BadRequest(413, "text_too_long", field, f"'{name}' holds {len(value)} characters; the limit is "
+                raise BadRequest(422, "text_too_long", field, f"'{name}' holds {len(value)} characters; the limit is "
                                                               f"{max_text_chars} (--max-text-chars)")
         items.append(item)
     return items, batch, top

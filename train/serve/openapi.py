@@ -66,8 +66,9 @@ def openapi_schema(max_batch: int, max_text_chars: int, auth: bool, version: str
     err = _ref("Error")
     failures = {
         "400": _json(err, "Malformed JSON or a body that is not UTF-8 (the field is `body`)"),
-        "413": _json(err, "Body, batch or text over the server's limits"),
-        "422": _json(err, "A field of the wrong type or missing; `field` names it (`articles[3].text`)"),
+        "413": _json(err, "Body over --max-body-bytes"),
+        "422": _json(err, "A field of the wrong type, missing, or over a limit (--max-batch, --max-text-chars); "
+                          "`field` names it (`articles[3].text`)"),
         "503": _json(err, "Too many requests in progress: retry after Retry-After seconds", retry),
     }
     if auth:
