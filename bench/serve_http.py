@@ -102,9 +102,17 @@ class Proc:
         raise RuntimeError(f"server not ready in {timeout}s")
 
     def rss_mb(self) -> tuple[float, float]:
-        """(VmRSS, VmHWM) in MB of the server process (the worker: one worker, no supervisor)."""
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines() if ":" in line)
-        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+        """(VmRSS, VmHWM) in MB of the serving worker: the server process itself with one uvicorn
+        worker, or its largest child (granian runs its workers as child processes)."""
+        def status(pid: int) -> tuple[float, float]:
+            text = Path(f"/proc/{pid}/status").read_text()
+            fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+            return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+        pids = [self.proc.pid]
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            pids += [int(c) for c in (task / "children").read_text().split()]
+        return max(status(pid) for pid in pids)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -586,3 +586,16 @@ def test_runtime_is_numpy_only_in_the_worker(models, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == []
+
+
+def test_two_workers_serve_and_stop_together(models, tmp_path):
+    with serving("production", "--models-dir", models, "--workers", 2, cwd=tmp_path, log=tmp_path / "log") as srv:
+        pids = set()
+        for _ in range(40):  # bounded: new connections land on either worker
+            status, _, body = srv.call("GET", "/healthz")
+            assert status == 200
+            pids.add(body["pid"])
+        assert srv.call("POST", "/v1/predict", {"text": TEXT})[2]["model_version"] == "v1"
+    assert srv.proc.returncode is not None
+    stopped = [x["pid"] for x in srv.log_lines() if x.get("event") == "stopped"]
+    assert len(stopped) == 2 and pids <= set(stopped)
