@@ -28,6 +28,7 @@ def serve_cli(
     poll_interval: float = typer.Option(2.0, help="Seconds between checks of an alias or `latest` for a new version."),
     version_policy: str = typer.Option("warn", "--version-policy", help="numpy version mismatch: warn, strict (refuse) or ignore."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="One JSON line per request on stderr."),
+    server: str = typer.Option("granian", "--server", help="The ASGI server: granian (default) or uvicorn."),
 ) -> None:
     """Serve the model over HTTP: POST /v1/predict and /v1/explain, GET /v1/model, /healthz, /readyz, /metrics."""
     with cli_errors():
@@ -39,4 +40,4 @@ def serve_cli(
             api_key_file=str(api_key_file) if api_key_file else None, public_key=str(public_key) if public_key else None,
             version_policy=version_policy, max_body_bytes=max_body_bytes, max_text_chars=max_text_chars,
             max_batch=max_batch, max_concurrency=max_concurrency, poll_interval=poll_interval, access_log=access_log,
-        ))
+        ), server)

@@ -1,8 +1,8 @@
-"""Serving stage, HTTP side: the ASGI app behind ``artclf serve`` (Starlette on uvicorn).
+"""Serving stage, HTTP side: the ASGI app behind ``artclf serve`` (Starlette, on granian or uvicorn).
 
 ``create_app(ServeSettings(...))`` loads the model through the numpy runtime (``artclf.load_model``)
 and returns the app; it runs in-process under any ASGI server (the tests drive it so), and
-``train.serve.server.run`` runs it on uvicorn. Every request passes one gate (pure ASGI, no
+``train.serve.server.run`` runs it on granian or uvicorn. Every request passes one gate (pure ASGI, no
 per-request framework middleware): a request id, the bearer check, the concurrency bound, the
 access log line and the metrics. Bad requests are one JSON error object naming the field, never a
 500; the model in use is read once per request (``holder.current``), so each answer is computed
@@ -534,5 +534,5 @@ def _describe(holder: Any, settings: ServeSettings) -> dict[str, Any]:
 
 
 def app_from_env() -> Any:
-    """The app factory uvicorn's worker processes call (``--workers`` > 1): settings from the environment."""
+    """The app factory the server's worker processes call: settings from the environment."""
     return create_app(ServeSettings.from_env())

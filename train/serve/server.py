@@ -1,10 +1,14 @@
-"""``artclf serve`` on uvicorn: one worker runs the app in this process; ``--workers N`` runs N
-uvicorn worker processes sharing the socket, each with its own model and watcher.
+"""``artclf serve`` on granian (default) or uvicorn (``--server uvicorn``).
 
-Why uvicorn (with httptools and uvloop) and Starlette: measured on this 2-core machine with the
-default model (BENCHMARKS.md "Serving over HTTP"), they answered single-article requests at about
-the same rate as granian running the same Starlette app, use less memory per worker, and uvicorn's
-``SIGTERM`` handling drains in-flight requests before the process exits.
+granian runs ``--workers`` worker processes (each with its own model and watcher) under a
+supervisor that drains them on ``SIGTERM`` and replaces them on ``SIGHUP``. With uvicorn, one
+worker runs the app in this process and ``--workers N`` runs N uvicorn workers. Either way the
+model is loaded and verified here first, so a version that cannot be served is one error line
+before any port opens.
+
+Why granian by default: on this 2-core machine, the same Starlette app answered single-article
+requests at a higher rate and with a lower p99 on granian than on uvicorn with httptools and
+uvloop (BENCHMARKS.md "Serving over HTTP", alternating runs), at a smaller worker RSS.
 """
 
 from __future__ import annotations
@@ -43,18 +47,25 @@ def _say(event: str, **fields: Any) -> None:
     sys.stderr.flush()
 
 
-def run(settings: ServeSettings) -> None:
+def run(settings: ServeSettings, server: str = "granian") -> None:
     """Serve until SIGTERM or SIGINT, then finish the requests in progress (up to ``drain_seconds``)."""
-    import uvicorn
+    from artclf.errors import ArtclfError
 
     settings.check()
-    options = _uvicorn_options(settings)
+    if server not in ("granian", "uvicorn"):
+        raise ArtclfError(f"--server must be granian or uvicorn, got {server!r}")
     if settings.host not in LOOPBACK:
         from train.serve.http import API_KEY_ENV
 
         if not settings.api_key_file and not os.environ.get(API_KEY_ENV):
             _say("warning", message=f"listening on {settings.host} without an API key: anyone who can reach the port "
                                     "can use it; pass --api-key-file or set ARTCLF_API_KEY")
+    if server == "granian":
+        _run_granian(settings)
+        return
+    import uvicorn
+
+    options = _uvicorn_options(settings)
     if settings.workers == 1:
         app = create_app(settings)  # loads and verifies the model before the port opens
 
@@ -72,3 +83,21 @@ def run(settings: ServeSettings) -> None:
     os.environ[SETTINGS_ENV] = settings.to_env()
     _say("listening", host=settings.host, port=settings.port, workers=settings.workers)
     uvicorn.run("train.serve.http:app_from_env", factory=True, workers=settings.workers, **options)
+
+
+def _run_granian(settings: ServeSettings) -> None:
+    import gc
+
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    # Fail here, once, with one line: the model must load and verify. Then free it: the workers
+    # load their own.
+    create_app(settings).state.holder.stop()
+    gc.collect()
+    os.environ[SETTINGS_ENV] = settings.to_env()
+    _say("listening", host=settings.host, port=settings.port, workers=settings.workers, server="granian")
+    Granian("train.serve.http:app_from_env", address=settings.host, port=settings.port, interface=Interfaces.ASGI,
+            workers=settings.workers, factory=True, log_level=LogLevels.warning, websockets=False,
+            workers_kill_timeout=max(1, int(settings.drain_seconds)), respawn_failed_workers=True).serve()
