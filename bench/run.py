@@ -285,6 +285,12 @@ def write_report(text: str, out: str | None) -> None:
         print(text)
         return
     target = Path(out)
+    # The "Serving over HTTP" section comes from bench.serve_http: keep it across regenerations.
+    from bench.serve_http import END, START
+
+    old = target.read_text(encoding="utf-8") if target.exists() else ""
+    if START in old and END in old and START not in text:
+        text = text.rstrip("\n") + "\n\n" + old[old.index(START):old.index(END) + len(END)] + "\n"
     tmp_out = target.with_name(f".{target.name}.tmp")
     tmp_out.write_text(text, encoding="utf-8")
     os.replace(tmp_out, target)  # never a half-written report

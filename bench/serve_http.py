@@ -263,7 +263,9 @@ def render(results: dict[str, Any]) -> str:
         f"{'yes' if ours['hwm_mb'] <= 80 else 'no'} |",
         "",
         f"Failed requests (non-2xx or socket errors) across the throughput runs: {failures}. The swap-run latencies are "
-        "measured from each request's scheduled send time (open loop), so queueing behind a busy server counts.",
+        "measured from each request's scheduled send time (open loop), so queueing behind a busy server counts; "
+        f"{swap['unsent']:,} scheduled requests were never sent because the client process (on the same two cores) "
+        "fell more than a second behind its schedule: they are not counted as answered or as failed.",
         END,
     ]
     return "\n".join(lines) + "\n"
