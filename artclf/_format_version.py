@@ -3,5 +3,7 @@
 
 FORMAT_NAME = "artclf-portable"
 # Bump on any change a version-1 reader would misread; readers refuse versions they do not know.
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+# Version 2 adds the multiclass topic head; writers write the lowest version that expresses a
+# model (1 unless the topic head is multiclass), so version-1 readers keep reading everything else.
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)

@@ -202,6 +202,42 @@ class _Head:
         return W
 
 
+class _ClassHead:
+    """One class per text (tone; a multiclass topic): a linear head and its link to class
+    probabilities, reported in ``labels`` order."""
+
+    def __init__(self, spec: dict[str, Any], files: Mapping[str, bytes], n_features: int, task: str) -> None:
+        self.classes = [str(x) for x in spec["classes"]]
+        self.labels = [str(x) for x in spec["labels"]]
+        _require(sorted(self.labels) == sorted(self.classes) and len(set(self.classes)) == len(self.classes) >= 2,
+                 f"{task} labels must be the classes (at least two, no repeats) in report order")
+        self.link: str = spec["link"]
+        outputs = {"softmax": len(self.classes), "logistic_binary": 1, "softmax_binary": 1}
+        _require(self.link in outputs, f"{task} link {self.link!r} is not supported")
+        _require(self.link == "softmax" or len(self.classes) == 2, f"{task} link {self.link!r} needs exactly two classes")
+        self.head = _Head(spec, files, n_features, outputs[self.link], task)
+        self.columns = [self.classes.index(t) for t in self.labels]
+
+    def probabilities(self, X: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        d = self.head.decision(*X)
+        if self.link == "logistic_binary":
+            p = _sigmoid(d[:, 0])
+            probs = np.column_stack([1 - p, p])
+        elif self.link == "softmax_binary":
+            probs = _softmax(np.column_stack([-d[:, 0], d[:, 0]]))
+        else:
+            probs = _softmax(d)
+        return probs[:, self.columns]
+
+    def relative_weights(self) -> dict[str, np.ndarray]:
+        """Each class's weights minus the mean over classes (explanations)."""
+        coef = self.head.weights()
+        if coef.shape[0] == 1:  # binary: the single row pushes toward classes[1]
+            coef = np.vstack([-coef[0], coef[0]])
+        relative = coef - coef.mean(axis=0, keepdims=True)
+        return {c: relative[i] for i, c in enumerate(self.classes)}
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-x))
@@ -267,31 +303,32 @@ class PortableModel:
         self.n_features = offset
 
         self.topic_labels: list[str] = []
-        self._topic: _Head | None = None
+        self._topic: _Head | _ClassHead | None = None
         self._constant: list[float | None] = []
+        # "multilabel": one sigmoid per label; "multiclass" (format version 2): one softmax over the topics.
+        self.topic_mode = "multilabel"
         if spec.get("topic") is not None:
             topic = spec["topic"]
-            self.topic_labels = [str(x) for x in topic["labels"]]
-            _require(topic["link"] == "sigmoid", f"topic link {topic['link']!r} is not supported")
-            self._topic = _Head(topic, files, offset, len(self.topic_labels), "topic")
-            constant = topic.get("constant_scores") or [None] * len(self.topic_labels)
-            _require(len(constant) == len(self.topic_labels), "topic constant_scores: one entry per label expected")
-            self._constant = [None if c is None else float(c) for c in constant]
+            self.topic_mode = topic.get("mode", "multilabel")
+            _require(self.topic_mode in ("multilabel", "multiclass"), f"topic mode {self.topic_mode!r} is not supported")
+            _require(self.topic_mode == "multilabel" or int(spec["format_version"]) >= 2, "a multiclass topic head needs format version 2")
+            if self.topic_mode == "multiclass":
+                self._topic = _ClassHead(topic, files, offset, "topic")
+                self.topic_labels = self._topic.labels
+            else:
+                self.topic_labels = [str(x) for x in topic["labels"]]
+                _require(topic["link"] == "sigmoid", f"topic link {topic['link']!r} is not supported")
+                self._topic = _Head(topic, files, offset, len(self.topic_labels), "topic")
+                constant = topic.get("constant_scores") or [None] * len(self.topic_labels)
+                _require(len(constant) == len(self.topic_labels), "topic constant_scores: one entry per label expected")
+                self._constant = [None if c is None else float(c) for c in constant]
 
         self.tone_labels: list[str] = []
-        self._tone: _Head | None = None
+        self._tone: _ClassHead | None = None
         if spec.get("tone") is not None:
-            tone = spec["tone"]
-            self.tone_classes = [str(x) for x in tone["classes"]]
-            self.tone_labels = [str(x) for x in tone["labels"]]
-            _require(sorted(self.tone_labels) == sorted(self.tone_classes) and len(set(self.tone_classes)) == len(self.tone_classes) >= 2,
-                     "tone labels must be the classes (at least two, no repeats) in report order")
-            self._tone_link: str = tone["link"]
-            outputs = {"softmax": len(self.tone_classes), "logistic_binary": 1, "softmax_binary": 1}
-            _require(self._tone_link in outputs, f"tone link {self._tone_link!r} is not supported")
-            _require(self._tone_link == "softmax" or len(self.tone_classes) == 2, f"tone link {self._tone_link!r} needs exactly two classes")
-            self._tone = _Head(tone, files, offset, outputs[self._tone_link], "tone")
-            self._tone_columns = [self.tone_classes.index(t) for t in self.tone_labels]
+            self._tone = _ClassHead(spec["tone"], files, offset, "tone")
+            self.tone_classes = self._tone.classes
+            self.tone_labels = self._tone.labels
         _require(self._topic is not None or self._tone is not None, "the model has neither a topic nor a tone head")
 
     # -- features -------------------------------------------------------------------------
@@ -316,21 +353,15 @@ class PortableModel:
     # -- scores ---------------------------------------------------------------------------
     def _scores_from(self, X: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None]:
         topic = tone = None
-        if self._topic is not None:
+        if isinstance(self._topic, _ClassHead):
+            topic = self._topic.probabilities(X)
+        elif self._topic is not None:
             topic = _sigmoid(self._topic.decision(*X))
             for j, c in enumerate(self._constant):
                 if c is not None:
                     topic[:, j] = c
         if self._tone is not None:
-            d = self._tone.decision(*X)
-            if self._tone_link == "logistic_binary":
-                p = _sigmoid(d[:, 0])
-                probs = np.column_stack([1 - p, p])
-            elif self._tone_link == "softmax_binary":
-                probs = _softmax(np.column_stack([-d[:, 0], d[:, 0]]))
-            else:
-                probs = _softmax(d)
-            tone = probs[:, self._tone_columns]
+            tone = self._tone.probabilities(X)
         return topic, tone
 
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -350,9 +381,15 @@ class PortableModel:
 
     def _classify_from(self, topic: np.ndarray | None, tone: np.ndarray | None, n: int) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = [{} for _ in range(n)]
+        multiclass = self.topic_mode == "multiclass"
         if topic is not None:
             for row, s in zip(out, topic):
-                row["topics"] = [label for label, p in zip(self.topic_labels, s) if p >= 0.5]
+                if multiclass:
+                    # Exactly one topic: "topic", and "topics" as a one-element list (as ArticleModel).
+                    row["topic"] = self.topic_labels[int(np.argmax(s))]
+                    row["topics"] = [row["topic"]]
+                else:
+                    row["topics"] = [label for label, p in zip(self.topic_labels, s) if p >= 0.5]
                 row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, s)}
         if tone is not None:
             for row, s in zip(out, tone):
@@ -366,7 +403,7 @@ class PortableModel:
         return self._classify_from(*self.scores(texts), len(texts))
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        return [{k: r[k] for k in ("topics", "tone") if k in r} for r in self.classify(texts)]
+        return [{k: r[k] for k in ("topics", "topic", "tone") if k in r} for r in self.classify(texts)]
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         return [{k: r[k] for k in ("topic_scores", "tone_scores") if k in r} for r in self.classify(texts)]
@@ -387,11 +424,7 @@ class PortableModel:
 
     def _tone_weights(self) -> dict[str, np.ndarray]:
         if "tone" not in self._explain_cache:
-            coef = self._tone.weights()  # type: ignore[union-attr]
-            if coef.shape[0] == 1:  # binary: the single row pushes toward classes[1]
-                coef = np.vstack([-coef[0], coef[0]])
-            relative = coef - coef.mean(axis=0, keepdims=True)
-            self._explain_cache["tone"] = {c: relative[i] for i, c in enumerate(self.tone_classes)}
+            self._explain_cache["tone"] = self._tone.relative_weights()  # type: ignore[union-attr]
         return self._explain_cache["tone"]
 
     def explain_batch(self, texts: Sequence[str], top: int = 5) -> list[dict[str, Any]]:
@@ -405,8 +438,13 @@ class PortableModel:
         values64 = data.astype(np.float64)
         if self._topic is not None:
             if "topic" not in self._explain_cache:
-                W = self._topic.weights()
-                self._explain_cache["topic"] = [None if c is not None else W[j] for j, c in enumerate(self._constant)]
+                if isinstance(self._topic, _ClassHead):
+                    # One category per article: the push toward a topic relative to the average topic, as for tone.
+                    relative = self._topic.relative_weights()
+                    self._explain_cache["topic"] = [relative[label] for label in self.topic_labels]
+                else:
+                    W = self._topic.weights()
+                    self._explain_cache["topic"] = [None if c is not None else W[j] for j, c in enumerate(self._constant)]
             weights = self._explain_cache["topic"]
             for i, result in enumerate(results):
                 names = self._names(texts[i])

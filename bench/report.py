@@ -142,4 +142,8 @@ def render(report: dict[str, Any]) -> str:
     notes = REPO / "bench" / "NOTES.md"
     if notes.is_file() and not report["quick"]:
         out += [notes.read_text(encoding="utf-8").strip(), ""]
+    # Measured by `make bench-active` (bench/active_learning.py), kept when `make bench` rewrites the file.
+    labeling = REPO / "bench" / "labeling_efficiency.md"
+    if labeling.is_file() and not report["quick"]:
+        out += [labeling.read_text(encoding="utf-8").strip(), ""]
     return "\n".join(out)

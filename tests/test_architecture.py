@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("train.data",),
     ("train.fit", "train.model"),
     ("train.store",),
-    ("train.evaluate",),
+    ("train.evaluate", "train.label"),
     ("train.serve",),
     ("train.workflow", "train.experiments"),
     ("train.cli",),

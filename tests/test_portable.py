@@ -26,7 +26,7 @@ SCHEMA = Path(__file__).resolve().parents[1] / "artclf" / "format.schema.json"
 
 def _reference(config: Config, fitted) -> ArticleModel:
     manifest = {"labels": {"topics": list(config.labels.topics), "tone": list(config.labels.tone)},
-                "shared_vectorizer": fitted.topic is not None and fitted.tone is not None}
+                "shared_vectorizer": fitted.topic is not None and fitted.tone is not None, "topic_mode": config.topic.mode}
     return ArticleModel(fitted.topic, fitted.tone, manifest)
 
 
@@ -34,10 +34,12 @@ def _reference(config: Config, fitted) -> ArticleModel:
 def test_runtime_equals_the_pipelines(name):
     config = CONFIGS[name]
     fitted = fit_named(name)
-    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone))
+    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), config.topic.mode)
     texts = check_texts()
+    # The lowest version that expresses the model: 2 only for a multiclass topic head.
+    assert json.loads(files["portable.json"])["format_version"] == (2 if config.topic.mode == "multiclass" and fitted.topic else 1)
 
-    report = check_parity(files, fitted.topic, fitted.tone, texts, tol=1e-6)
+    report = check_parity(files, fitted.topic, fitted.tone, texts, tol=1e-6, topic_mode=config.topic.mode)
     assert report["labels_identical"] and report["max_abs_diff"] <= 1e-6 and report["n"] == len(texts)
 
     from artclf.model import Model
@@ -56,7 +58,7 @@ def test_runtime_equals_the_pipelines(name):
             assert max(abs(a[task][k] - b[task][k]) for k in a[task]) <= 1e-6
     for a, b in zip(portable.classify(texts), reference.classify(texts)):
         assert a.get("empty") == b.get("empty")
-        assert a.get("topics") == b.get("topics") and a.get("tone") == b.get("tone")
+        assert a.get("topics") == b.get("topics") and a.get("topic") == b.get("topic") and a.get("tone") == b.get("tone")
         for task in ("topic_scores", "tone_scores"):
             if task in a:
                 assert all(abs(a[task][k] - b[task][k]) <= 1e-4 for k in a[task])  # 4-place rounding may straddle
@@ -133,8 +135,16 @@ def _with_spec(files: dict[str, bytes], change) -> dict[str, bytes]:
 
 def test_reader_refuses_an_unknown_format_version(files):
     bad = _with_spec(files, lambda s: s.update(format_version=FORMAT_VERSION + 1))
-    with pytest.raises(PortableFormatError, match=r"format version 2 is not supported .*upgrade"):
+    with pytest.raises(PortableFormatError, match=rf"format version {FORMAT_VERSION + 1} is not supported .*upgrade"):
         PortableModel(bad)
+
+
+def test_a_multiclass_topic_head_needs_format_version_2():
+    config = CONFIGS["multiclass topic logreg"]
+    fitted = fit_named("multiclass topic logreg")
+    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), "multiclass")
+    with pytest.raises(PortableFormatError, match="multiclass topic head needs format version 2"):
+        PortableModel(_with_spec(files, lambda s: s.update(format_version=1)))
 
 
 def test_reader_refuses_a_npy_that_needs_pickle(files):

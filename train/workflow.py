@@ -79,7 +79,7 @@ def train(
     manifest["canaries"] = canary_scores(model)
     parity_texts = list(CANARY_TEXTS) + [r.text for name in ("validation", "test") for r in splits.get(name, [])]
     portable_files, manifest["portable"] = portable_version_files(
-        fitted.topic, fitted.tone, cfg.labels.topics, cfg.labels.tone, parity_texts)
+        fitted.topic, fitted.tone, cfg.labels.topics, cfg.labels.tone, parity_texts, cfg.topic.mode)
     estimators = {name: est for name, est in (("topic", fitted.topic), ("tone", fitted.tone)) if est is not None}
     report("save", f"new version in {cfg.train.models_dir}")
     path = save_version(cfg.train.models_dir, estimators, manifest, portable_files)

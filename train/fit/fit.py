@@ -122,22 +122,42 @@ def decision_scores(classifier: Any, X: Any) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def tune_thresholds(
-    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None,
-    progress: Progress = _silent,
-) -> dict[str, dict[str, Any]]:
-    """Per-label thresholds from out-of-fold decision values on the training split.
+@dataclass
+class OutOfFold:
+    """Scores of every row from the fold model that did not see it (one cross-validation).
+
+    ``topic_decision``: (n, labels) decision values; ``tone_proba``: (n, tones) probabilities in
+    ``tone_labels`` order, or None when tone was not asked for; ``folds``: each row's fold.
+    """
+
+    folds: np.ndarray
+    topic_decision: np.ndarray
+    tone_proba: np.ndarray | None = None
+    tone_labels: list[str] = field(default_factory=list)
+
+
+def cross_validate(
+    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config,
+    groups: Sequence[int] | None = None, tones: Sequence[str] | None = None, progress: Progress = _silent,
+) -> OutOfFold:
+    """Out-of-fold topic decision values (and tone probabilities when ``tones`` is given).
 
     Rows in one group (an article and its short view) share a fold, so no article is scored by a
-    model that saw a copy of it.
+    model that saw a copy of it. Both heads are fitted on each fold's one vectorizer, as in
+    training, so the threshold tuning and the label audit read the same cross-validation.
     """
     k = config.topic.threshold_folds
     n = len(set(groups)) if groups is not None else len(texts)
     if n < 2 * k:
         k = max(2, n // 2)
+    # The folds depend on the topics only, so asking for tone as well changes no topic score: the
+    # audit reads exactly the decision values threshold tuning reads.
     label_sets = [[labels[j] for j in np.flatnonzero(row)] for row in Y]
     folds = np.asarray(iterative_stratification(label_sets, [1.0] * k, config.train.seed, groups))
     oof = np.zeros(Y.shape, dtype=float)
+    tone_labels = [t for t in config.labels.tone if tones is not None and t in set(tones)]
+    tone_oof = np.zeros((len(texts), len(tone_labels))) if tones is not None else None
+    tone_arr = np.asarray(tones, dtype=object) if tones is not None else None
     base = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed))
     texts = np.asarray(texts, dtype=object)
     original = np.arange(len(texts)) == (np.asarray(groups) if groups is not None else np.arange(len(texts)))
@@ -148,19 +168,52 @@ def tune_thresholds(
             continue
         vectorizer = build_vectorizer(config.features).fit(texts[~held & original])
         X_fit = vectorizer.transform(texts[~held])
-        with _quiet_constant_labels():
-            clf = clone(base).fit(X_fit, Y[~held])
-        oof[held] = decision_scores(clf, vectorizer.transform(texts[held]))
+        X_held = vectorizer.transform(texts[held])
+        if Y.shape[1]:
+            with _quiet_constant_labels():
+                clf = clone(base).fit(X_fit, Y[~held])
+            oof[held] = decision_scores(clf, X_held)
+        if tone_oof is not None and tone_arr is not None:
+            tone_clf = fit_tone_classifier(config.tone, config.train.seed, X_fit, list(tone_arr[~held]))
+            tone_oof[held] = class_probabilities(tone_clf, X_held, tone_labels)
     progress("thresholds", f"{k} folds done", k, k)
+    return OutOfFold(folds, oof, tone_oof, tone_labels)
+
+
+def class_probabilities(classifier: Any, X: Any, classes: Sequence[str]) -> np.ndarray:
+    """(n, len(classes)) probabilities of a fitted multiclass classifier, columns in ``classes``
+    order; a class the classifier never saw gets 0. Margin classifiers get a softmax of their
+    decision values (as ``ArticleModel`` scores them)."""
+    known = [str(c) for c in classifier.classes_]
+    if hasattr(classifier, "predict_proba"):
+        p = np.asarray(classifier.predict_proba(X), dtype=float)
+    else:
+        d = np.asarray(classifier.decision_function(X), dtype=float)
+        d = d if d.ndim == 2 else np.column_stack([-d, d])
+        z = np.exp(d - d.max(axis=1, keepdims=True))
+        p = z / z.sum(axis=1, keepdims=True)
+    out = np.zeros((p.shape[0], len(classes)))
+    for j, c in enumerate(classes):
+        if c in known:
+            out[:, j] = p[:, known.index(c)]
+    return out
+
+
+def thresholds_from_oof(
+    oof: OutOfFold, Y: np.ndarray, labels: Sequence[str], config: Config
+) -> dict[str, dict[str, Any]]:
+    """Per-label thresholds (and their fold spread) from out-of-fold decision values."""
+    folds = oof.folds
+    k = int(folds.max()) + 1 if len(folds) else 0
     out = {}
     for j, label in enumerate(labels):
-        threshold, f1 = best_threshold(oof[:, j], Y[:, j])
+        threshold, f1 = best_threshold(oof.topic_decision[:, j], Y[:, j])
         fallback = Y[:, j].sum() < 2 or np.isnan(f1) or f1 < config.topic.threshold_min_f1
         per_fold = []
         for fold in range(k):
             held = folds == fold
             if 0 < Y[held, j].sum() < held.sum():
-                per_fold.append(round(best_threshold(oof[held, j], Y[held, j])[0], 4))
+                per_fold.append(round(best_threshold(oof.topic_decision[held, j], Y[held, j])[0], 4))
         out[label] = {
             "decision": 0.0 if fallback else round(threshold, 6),
             "oof_f1": None if np.isnan(f1) else round(f1, 4),
@@ -172,6 +225,55 @@ def tune_thresholds(
             "folds": k,
         }
     return out
+
+
+def tune_thresholds(
+    texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None,
+    progress: Progress = _silent,
+) -> dict[str, dict[str, Any]]:
+    """Per-label thresholds from out-of-fold decision values on the training split."""
+    return thresholds_from_oof(cross_validate(texts, Y, labels, config, groups, progress=progress), Y, labels, config)
+
+
+@dataclass
+class OutOfFoldProbabilities:
+    """Out-of-fold probabilities of the original articles (short views dropped), for the label
+    audit: ``topic`` (n, labels) per-label probabilities (logistic of the decision value; with a
+    margin classifier, of the raw margin), ``topic_threshold`` each label's tuned threshold on the
+    same scale, ``tone`` (n, tones) in ``tone_labels`` order."""
+
+    topic: np.ndarray
+    topic_threshold: np.ndarray
+    tone: np.ndarray | None
+    tone_labels: list[str]
+    thresholds: dict[str, dict[str, Any]]
+
+
+def out_of_fold_probabilities(
+    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config
+) -> OutOfFoldProbabilities:
+    """One cross-validation, as training runs it (short views included, grouped with their
+    article), giving out-of-fold probabilities for both tasks and the thresholds tuned on them."""
+    from threadpoolctl import threadpool_limits
+
+    labels = list(config.labels.topics)
+    n = len(texts)
+    groups = None
+    augmenters = make_augmenters(config.augment)
+    if augmenters:
+        texts, topic_sets, tones, groups = augment(texts, topic_sets, tones, augmenters)
+    Y = topic_matrix(topic_sets, labels)
+    with threadpool_limits(limits=1, user_api="blas"):
+        oof = cross_validate(texts, Y, labels, config, groups, list(tones) if config.labels.tone else None)
+    thresholds = thresholds_from_oof(oof, Y, labels, config)
+    sigmoid = lambda x: 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))  # noqa: E731
+    return OutOfFoldProbabilities(
+        topic=sigmoid(oof.topic_decision[:n]),
+        topic_threshold=sigmoid([thresholds[label]["decision"] for label in labels]),
+        tone=oof.tone_proba[:n] if oof.tone_proba is not None else None,
+        tone_labels=oof.tone_labels,
+        thresholds=thresholds,
+    )
 
 
 def fit_models(

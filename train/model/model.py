@@ -158,6 +158,15 @@ class ArticleModel:
         explained = self._with_empties(texts, lambda t: self._explainer.explain(t, top))
         return [r | {"explanation": {}} if "explanation" not in r else r for r in explained]
 
+    def evidence(self, text: str, task: str, label: str, top: int = 5, toward: bool = True) -> list[dict[str, Any]]:
+        """The n-grams of ``text`` pushing ``label`` ("topic" or "tone" ``task``) up, or down with
+        ``toward=False``, predicted or not: {"ngram", "weight"}, strongest first."""
+        from train.model.explain import Explainer
+
+        if self._explainer is None:
+            self._explainer = Explainer(self)
+        return self._explainer.evidence(text, task, label, top, toward)
+
     def raw_scores(self, texts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
         """Unrounded scores per text, as the load-time canary check compares them."""
         texts = list(texts)
