@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install train test test-slow real-dev clean bench bench-quick bench-runtime bench-active bench-audit
+.PHONY: install train test test-slow real-dev clean bench bench-quick bench-runtime bench-active bench-audit bench-scale
 
 # One install step shared by every target; re-run only when a pyproject.toml changes. Two
 # distributions, editable, in one pip call: the runtime `artclf` (artclf/pyproject.toml, numpy
@@ -46,15 +46,7 @@ bench-runtime: $(BENCH_STAMP)
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
 
-# Simulated active learning on ../shared/data (AG News, Financial PhraseBank, Reuters top 10):
-# writes the "Labeling efficiency" section of BENCHMARKS.md and bench/labeling_efficiency.png
-# (~15 min on a busy 2-core machine; nice'd so it yields to interactive work).
-bench-active: $(STAMP)
-	nice -n 10 $(BIN)/python -m bench.active_learning
-
-# Planted-noise check of audit-labels on the seeds (no shared data; ~1 min); bench-active renders it.
-bench-audit: $(STAMP)
-	nice -n 10 $(BIN)/python -m bench.label_audit
+.PHONY: install train test test-slow real-dev clean bench bench-quick bench-runtime bench-active bench-audit bench-scale
 
 clean:
 	rm -rf $(VENV) data/dataset

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,12 @@ def render(report: dict[str, Any]) -> str:
     st = report["startup"]
     out += ["## Start-up", "", f"`artclf --help`: median {st['median_s']:.3f} s wall, max {st['max_s']:.3f} s over {st['runs']} runs "
             "(after one warm-up run). Target <= 0.5 s.", ""]
+
+    scaling = REPO / "bench" / "scaling.json"
+    if scaling.is_file() and not report["quick"]:
+        from bench.scale import render_markdown
+
+        out += [render_markdown(json.loads(scaling.read_text(encoding="utf-8"))), ""]
 
     out += ["## Configs", ""]
     seen = set()

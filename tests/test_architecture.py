@@ -17,7 +17,7 @@ PACKAGES = ("artclf", "features", "train", "bench")
 LAYERS: list[tuple[str, ...]] = [
     ("artclf",),
     ("features",),
-    ("train.config", "train.fsutil", "train.tables"),
+    ("train.config", "train.fsutil", "train.tables", "train.progress"),
     ("train.data",),
     ("train.fit", "train.model"),
     ("train.store",),

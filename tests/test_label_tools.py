@@ -65,9 +65,11 @@ def test_audit_labels_all_ranks_every_pair_and_bad_inputs(tmp_path):
     assert len(lines(out)) == 2 * 24  # every article, both tasks
     missing = invoke("audit-labels", tmp_path / "nope.toml", "--out", out, "--report", tmp_path / "r.md")
     assert_one_error(missing, "nope.toml")
-    bad = paths["labels"].read_text().replace('"tone": "neutral"', '"tone": "cheerful"', 1)
+    # A near miss of a configured label is an error (an unrelated label is dropped and counted:
+    # labels.unlisted = "auto").
+    bad = paths["labels"].read_text().replace('"tone": "neutral"', '"tone": "neutrl"', 1)
     paths["labels"].write_text(bad)
-    assert_one_error(invoke("audit-labels", paths["config"], "--out", out, "--report", tmp_path / "r.md"), "cheerful", "labels.jsonl:")
+    assert_one_error(invoke("audit-labels", paths["config"], "--out", out, "--report", tmp_path / "r.md"), "neutrl", "labels.jsonl:")
 
 
 def test_out_of_fold_probabilities_cover_both_tasks(tmp_path):

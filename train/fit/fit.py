@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,16 +23,13 @@ from features import build_vectorizer
 from train.config import Config, TopicConfig, ToneConfig
 from artclf.errors import ArtclfError
 from train.data.augment import augment, make_augmenters
+from train.progress import ProgressCallback, emit
 from train.data.labels import topic_matrix
 from train.data.split import iterative_stratification
 
 
-# A progress callback: progress(stage, message, done, total); done/total are set for counted steps.
-Progress = Callable[..., None]
 
 
-def _silent(stage: str, message: str, done: int | None = None, total: int | None = None) -> None:
-    return None
 
 
 @dataclass
@@ -138,7 +135,7 @@ class OutOfFold:
 
 def cross_validate(
     texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config,
-    groups: Sequence[int] | None = None, tones: Sequence[str] | None = None, progress: Progress = _silent,
+    groups: Sequence[int] | None = None, tones: Sequence[str] | None = None, progress: ProgressCallback | None = None,
 ) -> OutOfFold:
     """Out-of-fold topic decision values (and tone probabilities when ``tones`` is given).
 
@@ -162,7 +159,7 @@ def cross_validate(
     texts = np.asarray(texts, dtype=object)
     original = np.arange(len(texts)) == (np.asarray(groups) if groups is not None else np.arange(len(texts)))
     for fold in range(k):
-        progress("thresholds", f"fold {fold + 1} of {k}", fold, k)
+        emit(progress, "thresholds", fold, k, unit="folds", message=f"fold {fold + 1} of {k}")
         held = folds == fold
         if held.all() or not held.any():
             continue
@@ -176,7 +173,7 @@ def cross_validate(
         if tone_oof is not None and tone_arr is not None:
             tone_clf = fit_tone_classifier(config.tone, config.train.seed, X_fit, list(tone_arr[~held]))
             tone_oof[held] = class_probabilities(tone_clf, X_held, tone_labels)
-    progress("thresholds", f"{k} folds done", k, k)
+    emit(progress, "thresholds", k, k, unit="folds", message=f"{k} folds done")
     return OutOfFold(folds, oof, tone_oof, tone_labels)
 
 
@@ -229,7 +226,7 @@ def thresholds_from_oof(
 
 def tune_thresholds(
     texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None,
-    progress: Progress = _silent,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per-label thresholds from out-of-fold decision values on the training split."""
     return thresholds_from_oof(cross_validate(texts, Y, labels, config, groups, progress=progress), Y, labels, config)
@@ -278,7 +275,7 @@ def out_of_fold_probabilities(
 
 def fit_models(
     texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> FittedModels:
     """Fit the configured pipelines on the training split (texts, topic label lists, tone names).
 
@@ -290,11 +287,11 @@ def fit_models(
     # These sparse linear fits gain nothing from threaded BLAS, and on a busy machine its spinning
     # threads made one tone fit take 5.7 s instead of 0.06 s (measured on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_models(texts, topic_sets, tones, config, progress or _silent)
+        return _fit_models(texts, topic_sets, tones, config, progress)
 
 
 def _fit_models(
-    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config, progress: Progress
+    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config, progress: ProgressCallback | None
 ) -> FittedModels:
     labels = list(config.labels.topics)
     if len(texts) < 4:
@@ -310,7 +307,7 @@ def _fit_models(
         timings["augmented_views"] = len(texts) - len(originals)
 
     start = time.perf_counter()
-    progress("featurize", f"TF-IDF on {len(originals)} training articles" + (f" (+{len(texts) - len(originals)} short views)" if len(texts) != len(originals) else ""))
+    emit(progress, "featurize", message=f"TF-IDF on {len(originals)} training articles" + (f" (+{len(texts) - len(originals)} short views)" if len(texts) != len(originals) else ""))
     vectorizer = build_vectorizer(config.features)
     try:
         # Vocabulary and IDF come from the articles themselves; a short view is not a new document.
@@ -339,7 +336,7 @@ def _fit_models(
             raise ArtclfError('topic.mode = "multiclass" needs exactly one topic per training article and at least '
                               f"two topics among them (found: {', '.join(sorted(set(categories) - {''})) or 'none'})")
         start = time.perf_counter()
-        progress("fit", f"topic model (multiclass, {len(set(categories))} topics)")
+        emit(progress, "fit", message=f"topic model (multiclass, {len(set(categories))} topics)")
         topic_clf = make_topic_classifier(config.topic, config.train.seed).fit(X, categories)
         timings["fit_topic_s"] = round(time.perf_counter() - start, 3)
         topic = Pipeline([("tfidf", vectorizer), ("clf", topic_clf)])
@@ -352,7 +349,7 @@ def _fit_models(
             thresholds = {label: {"decision": 0.0, "oof_f1": None, "fold_thresholds": [], "fold_std": None, "folds": 0} for label in labels}
         timings["tune_thresholds_s"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
-        progress("fit", f"topic model ({len(labels)} labels)")
+        emit(progress, "fit", message=f"topic model ({len(labels)} labels)")
         with _quiet_constant_labels():
             topic_clf = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed)).fit(X, Y)
         for estimator, label in zip(topic_clf.estimators_, labels):
@@ -367,7 +364,7 @@ def _fit_models(
     tone = None
     if config.labels.tone:
         start = time.perf_counter()
-        progress("fit", f"tone model ({config.tone.classifier})")
+        emit(progress, "fit", message=f"tone model ({config.tone.classifier})")
         tone_clf = fit_tone_classifier(config.tone, config.train.seed, X, list(tones))
         timings["fit_tone_s"] = round(time.perf_counter() - start, 3)
         missing = sorted(set(config.labels.tone) - set(tones))

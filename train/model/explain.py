@@ -153,7 +153,7 @@ class Explainer:
         featurizer = self._parts(task)[0]
         row = featurizer.transform([text]).tocsr()[0]
         if task == "topic":
-            weights = self._topic_weights()[self.model.topic_labels.index(label)]
+            weights = self._topic_weights().get(label)
         else:
             tone_weights = self._tone_weights()
             weights = None if tone_weights is None else tone_weights.get(label)

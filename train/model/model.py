@@ -197,7 +197,7 @@ class _FastPath:
 
     @classmethod
     def build(cls, model: ArticleModel) -> "_FastPath | None":
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression, SGDClassifier
 
         from train.model.scoring import fast_decision, fast_featurizer
 
@@ -213,7 +213,10 @@ class _FastPath:
             return None
         def kind(pipeline: Any) -> str:
             clf = pipeline[-1] if pipeline is not None else None
-            return "sigmoid" if isinstance(clf, LogisticRegression) and len(clf.classes_) == 2 else "softmax"
+            if isinstance(clf, SGDClassifier) and len(clf.classes_) > 2:
+                # scikit-learn's SGD predict_proba: one-vs-rest sigmoids, normalised to sum to one.
+                return "ovr"
+            return "sigmoid" if isinstance(clf, (LogisticRegression, SGDClassifier)) and len(clf.classes_) == 2 else "softmax"
 
         fast = cls(model, featurize, topic, tone, kind(model.tone_pipeline),
                    kind(model.topic_pipeline) if model.topic_mode == "multiclass" else "multilabel")
@@ -244,6 +247,9 @@ def _fast_class_scores(d: np.ndarray, kind: str, columns: list[int]) -> np.ndarr
     if kind == "sigmoid":
         p = _sigmoid(d[:, 0])
         scores = np.column_stack([1 - p, p])
+    elif kind == "ovr":
+        p = _sigmoid(d)
+        scores = p / p.sum(axis=1, keepdims=True)
     else:
         scores = _softmax(d if d.shape[1] > 1 else np.column_stack([-d[:, 0], d[:, 0]]))
     return scores[:, columns]
