@@ -292,15 +292,6 @@ def compare_servers(models: Path, single: bytes, rounds: int, work: Path) -> Non
             proc.stop()
 
 
-def write_section(section: str, path: Path) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in text and END in text:
-        text = text[:text.index(START)] + section.rstrip("\n") + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=REPO / "models")
@@ -364,7 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         print(section)
         (work / "results.json").write_text(json.dumps(results, indent=2))
         if args.write:
-            write_section(section, REPO / "BENCHMARKS.md")
+            from bench.portable_runtime import write_section
+
+            write_section(section, REPO / "BENCHMARKS.md", START, END)
             log("wrote BENCHMARKS.md")
         return 0
     finally:
