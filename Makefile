@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 # only) and the training side `artclf-train` (pyproject.toml, the CLI), which depends on it.
 $(STAMP): pyproject.toml artclf/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ./artclf -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ./artclf -e '.[test,serve]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,7 +30,7 @@ test-slow: $(STAMP)
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ./artclf -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ./artclf -e '.[test,serve,bench]'
 	touch $(BENCH_STAMP)
 
 # Benchmarks on ../shared/data, not part of `make test`: regenerates BENCHMARKS.md (~8 min on an idle 2-core machine).

@@ -262,11 +262,12 @@ def _met(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-def write_section(section: str, out: Path) -> None:
-    """Replace (or append) the marked section of ``out``; the rest of the file is left as it is."""
+def write_section(section: str, out: Path, start: str = START, end: str = END) -> None:
+    """Replace (or append) the section of ``out`` between ``start`` and ``end``; the rest of the file
+    is left as it is (bench.serve_http writes its own section through this too)."""
     text = out.read_text(encoding="utf-8") if out.exists() else ""
-    if START in text and END in text:
-        text = text[:text.index(START)] + section.rstrip("\n") + text[text.index(END) + len(END):]
+    if start in text and end in text:
+        text = text[:text.index(start)] + section.rstrip("\n") + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     tmp = out.with_name(f".{out.name}.tmp")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from train.cli import audit_labels, build_dataset, compare, evaluate, label, labels, models, predict, queue, runs, train
+from train.cli import audit_labels, build_dataset, compare, evaluate, label, labels, models, predict, queue, runs, serve, train
 
 app = typer.Typer(
     name="artclf",
@@ -27,6 +27,7 @@ app.command("audit-labels")(audit_labels.audit_labels_cli)
 app.command("queue")(queue.queue_cli)
 app.add_typer(labels.app, name="labels")
 app.command("label")(label.label_cli)
+app.command("serve")(serve.serve_cli)
 
 
 def main() -> None:
