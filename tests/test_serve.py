@@ -9,7 +9,6 @@ leaves the old one serving; SIGTERM drain; the queue limit. Loops are bounded in
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import threading

@@ -358,7 +358,7 @@ def create_app(settings: ServeSettings, holder: Any = None) -> Any:
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
+    from starlette.responses import Response
     from starlette.routing import Route
 
     from train.serve.holder import ModelHolder
