@@ -204,6 +204,42 @@ class _Head:
         return W
 
 
+class _ClassHead:
+    """One class per text (tone; a multiclass topic): a linear head and its link to class
+    probabilities, reported in ``labels`` order."""
+
+    def __init__(self, spec: dict[str, Any], files: Mapping[str, bytes], n_features: int, task: str) -> None:
+        self.classes = [str(x) for x in spec["classes"]]
+        self.labels = [str(x) for x in spec["labels"]]
+        _require(sorted(self.labels) == sorted(self.classes) and len(set(self.classes)) == len(self.classes) >= 2,
+                 f"{task} labels must be the classes (at least two, no repeats) in report order")
+        self.link: str = spec["link"]
+        outputs = {"softmax": len(self.classes), "logistic_binary": 1, "softmax_binary": 1}
+        _require(self.link in outputs, f"{task} link {self.link!r} is not supported")
+        _require(self.link == "softmax" or len(self.classes) == 2, f"{task} link {self.link!r} needs exactly two classes")
+        self.head = _Head(spec, files, n_features, outputs[self.link], task)
+        self.columns = [self.classes.index(t) for t in self.labels]
+
+    def probabilities(self, X: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        d = self.head.decision(*X)
+        if self.link == "logistic_binary":
+            p = _sigmoid(d[:, 0])
+            probs = np.column_stack([1 - p, p])
+        elif self.link == "softmax_binary":
+            probs = _softmax(np.column_stack([-d[:, 0], d[:, 0]]))
+        else:
+            probs = _softmax(d)
+        return probs[:, self.columns]
+
+    def relative_weights(self) -> dict[str, np.ndarray]:
+        """Each class's weights minus the mean over classes (explanations)."""
+        coef = self.head.weights()
+        if coef.shape[0] == 1:  # binary: the single row pushes toward classes[1]
+            coef = np.vstack([-coef[0], coef[0]])
+        relative = coef - coef.mean(axis=0, keepdims=True)
+        return {c: relative[i] for i, c in enumerate(self.classes)}
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-x))
@@ -267,60 +303,70 @@ class PortableModel:
             offset += branch.n_features
         _require(int(features["n_features"]) == offset, f"features: n_features {features['n_features']} but branches add up to {offset}")
         self.n_features = offset
+        version = int(spec["format_version"])
 
         self.topic_labels: list[str] = []
         self.topic_maps: list[dict[str, Any]] = []
         self.topic_thresholds: list[float] = []
         self.tone_map: dict[str, Any] | None = None
-        self._topic: _Head | None = None
+        self._topic: _Head | _ClassHead | None = None
         self._constant: list[float | None] = []
+        # "multilabel": one sigmoid per label; "multiclass" (format version 2): one softmax over the topics.
+        self.topic_mode = "multilabel"
         if spec.get("topic") is not None:
             topic = spec["topic"]
-            self.topic_labels = [str(x) for x in topic["labels"]]
-            _require(topic["link"] == "sigmoid", f"topic link {topic['link']!r} is not supported")
-            self._topic = _Head(topic, files, offset, len(self.topic_labels), "topic")
-            constant = topic.get("constant_scores") or [None] * len(self.topic_labels)
-            _require(len(constant) == len(self.topic_labels), "topic constant_scores: one entry per label expected")
-            self._constant = [None if c is None else float(c) for c in constant]
-            maps = topic.get("calibration")
-            if maps is None:
-                maps = [dict(IDENTITY) for _ in self.topic_labels]
-            _require(isinstance(maps, list) and len(maps) == len(self.topic_labels), "topic calibration: one map per label expected")
-            try:
-                self.topic_maps = [check_binary(m, f"topic calibration of {label!r}") for m, label in zip(maps, self.topic_labels)]
-            except CalibrationError as exc:
-                raise PortableFormatError(str(exc)) from None
-            self.topic_thresholds = [float(m["threshold"]) for m in self.topic_maps]
+            self.topic_mode = topic.get("mode", "multilabel")
+            _require(self.topic_mode in ("multilabel", "multiclass"), f"topic mode {self.topic_mode!r} is not supported")
+            _require(self.topic_mode == "multilabel" or version >= 2, "a multiclass topic head needs format version 2")
+            if self.topic_mode == "multiclass":
+                # Multiclass topic heads are not calibrated: no maps, the highest score is the topic.
+                _require(topic.get("calibration") is None, "a multiclass topic head carries no calibration")
+                self._topic = _ClassHead(topic, files, offset, "topic")
+                self.topic_labels = self._topic.labels
+            else:
+                self.topic_labels = [str(x) for x in topic["labels"]]
+                _require(topic["link"] == "sigmoid", f"topic link {topic['link']!r} is not supported")
+                self._topic = _Head(topic, files, offset, len(self.topic_labels), "topic")
+                constant = topic.get("constant_scores") or [None] * len(self.topic_labels)
+                _require(len(constant) == len(self.topic_labels), "topic constant_scores: one entry per label expected")
+                self._constant = [None if c is None else float(c) for c in constant]
+                maps = topic.get("calibration")
+                _require(maps is None or version >= 2, "topic calibration needs format version 2")
+                if maps is None:
+                    maps = [dict(IDENTITY) for _ in self.topic_labels]
+                _require(isinstance(maps, list) and len(maps) == len(self.topic_labels), "topic calibration: one map per label expected")
+                try:
+                    self.topic_maps = [check_binary(m, f"topic calibration of {label!r}") for m, label in zip(maps, self.topic_labels)]
+                except CalibrationError as exc:
+                    raise PortableFormatError(str(exc)) from None
+                self.topic_thresholds = [float(m["threshold"]) for m in self.topic_maps]
 
         self.tone_labels: list[str] = []
-        self._tone: _Head | None = None
+        self._tone: _ClassHead | None = None
         if spec.get("tone") is not None:
             tone = spec["tone"]
-            self.tone_classes = [str(x) for x in tone["classes"]]
-            self.tone_labels = [str(x) for x in tone["labels"]]
-            _require(sorted(self.tone_labels) == sorted(self.tone_classes) and len(set(self.tone_classes)) == len(self.tone_classes) >= 2,
-                     "tone labels must be the classes (at least two, no repeats) in report order")
-            self._tone_link: str = tone["link"]
-            outputs = {"softmax": len(self.tone_classes), "logistic_binary": 1, "softmax_binary": 1}
-            _require(self._tone_link in outputs, f"tone link {self._tone_link!r} is not supported")
-            _require(self._tone_link == "softmax" or len(self.tone_classes) == 2, f"tone link {self._tone_link!r} needs exactly two classes")
-            self._tone = _Head(tone, files, offset, outputs[self._tone_link], "tone")
-            self._tone_columns = [self.tone_classes.index(t) for t in self.tone_labels]
+            self._tone = _ClassHead(tone, files, offset, "tone")
+            self.tone_classes = self._tone.classes
+            self.tone_labels = self._tone.labels
             try:
                 self.tone_map = check_tone(tone["calibration"], "tone calibration") if tone.get("calibration") is not None else None
             except CalibrationError as exc:
                 raise PortableFormatError(str(exc)) from None
+            _require(self.tone_map is None or version >= 2, "tone calibration needs format version 2")
         _require(self._topic is not None or self._tone is not None, "the model has neither a topic nor a tone head")
-        self.evidence: dict[str, Any] | None = None
+        self.evidence_maps: dict[str, Any] | None = None
         self._words: _Branch | None = None
         if spec.get("evidence") is not None:
+            _require(version >= 2, "evidence maps need format version 2")
+            _require(self.topic_mode == "multilabel" or not (spec["evidence"] or {}).get("topic"),
+                     "a multiclass topic head carries no calibration (evidence topic maps)")
             try:
-                self.evidence = check_evidence(spec["evidence"], self.topic_labels, "evidence")
+                self.evidence_maps = check_evidence(spec["evidence"], self.topic_labels, "evidence")
             except CalibrationError as exc:
                 raise PortableFormatError(str(exc)) from None
-            self._stop_words = frozenset(self.evidence["stop_words"])
+            self._stop_words = frozenset(self.evidence_maps["stop_words"])
             self._words = next((b for b in self.branches if b.name == "words"), None)
-            self._low_topic = [self.evidence["topic"].get(label) for label in self.topic_labels]
+            self._low_topic = [self.evidence_maps["topic"].get(label) for label in self.topic_labels]
 
     # -- features -------------------------------------------------------------------------
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -344,16 +390,19 @@ class PortableModel:
     # -- scores ---------------------------------------------------------------------------
     def low_evidence(self, texts: Sequence[str]) -> np.ndarray | None:
         """Which texts have too little evidence (FORMAT.md, "Too little evidence"), or None."""
-        if self.evidence is None or self._words is None:
+        if self.evidence_maps is None or self._words is None:
             return None
         vocabulary = self._words.vocabulary
-        return np.array([evidence_terms(self._words.analyzer(t), vocabulary, self._stop_words) < self.evidence["min_terms"]
+        return np.array([evidence_terms(self._words.analyzer(t), vocabulary, self._stop_words) < self.evidence_maps["min_terms"]
                          for t in texts], dtype=bool)
 
     def _scores_from(self, X: tuple[np.ndarray, np.ndarray, np.ndarray],
                      low: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
         topic = tone = None
-        if self._topic is not None:
+        if isinstance(self._topic, _ClassHead):
+            # Multiclass topic heads are not calibrated.
+            topic = self._topic.probabilities(X)
+        elif self._topic is not None:
             d = self._topic.decision(*X)
             topic = np.empty_like(d)
             for j, (c, spec) in enumerate(zip(self._constant, self.topic_maps)):
@@ -361,19 +410,12 @@ class PortableModel:
                 if c is None and low is not None and low.any() and self._low_topic[j] is not None:
                     topic[low, j] = binary_probability(d[low, j], self._low_topic[j])
         if self._tone is not None:
-            d = self._tone.decision(*X)
-            if self._tone_link == "logistic_binary":
-                p = _sigmoid(d[:, 0])
-                probs = np.column_stack([1 - p, p])
-            elif self._tone_link == "softmax_binary":
-                probs = _softmax(np.column_stack([-d[:, 0], d[:, 0]]))
-            else:
-                probs = _softmax(d)
+            probs = self._tone.probabilities(X)  # labels order; tempering is per row, order-free
             calibrated = temper(probs, self.tone_map)
-            low_tone = (self.evidence or {}).get("tone")
+            low_tone = (self.evidence_maps or {}).get("tone")
             if low is not None and low.any() and low_tone is not None:
                 calibrated[low] = temper(probs[low], low_tone)
-            tone = calibrated[:, self._tone_columns]
+            tone = calibrated
         return topic, tone
 
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -395,12 +437,18 @@ class PortableModel:
     def _classify_from(self, topic: np.ndarray | None, tone: np.ndarray | None, n: int,
                        low: np.ndarray | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = [{} for _ in range(n)]
+        multiclass = self.topic_mode == "multiclass"
         if topic is not None:
             for i, (row, s) in enumerate(zip(out, topic)):
-                on = [bool(p >= t) for p, t in zip(s, self.topic_thresholds)]
-                if low is not None and low[i]:
-                    on = never_every_label(on, s, self.topic_thresholds)
-                row["topics"] = [label for label, keep in zip(self.topic_labels, on) if keep]
+                if multiclass:
+                    # Exactly one topic: "topic", and "topics" as a one-element list (as ArticleModel).
+                    row["topic"] = self.topic_labels[int(np.argmax(s))]
+                    row["topics"] = [row["topic"]]
+                else:
+                    on = [bool(p >= t) for p, t in zip(s, self.topic_thresholds)]
+                    if low is not None and low[i]:
+                        on = never_every_label(on, s, self.topic_thresholds)
+                    row["topics"] = [label for label, keep in zip(self.topic_labels, on) if keep]
                 row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, s)}
         if tone is not None:
             for row, s in zip(out, tone):
@@ -419,7 +467,7 @@ class PortableModel:
         return self._classify_from(*self._scores_from(self.features(texts), low), len(texts), low)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        return [{k: r[k] for k in ("topics", "tone") if k in r} for r in self.classify(texts)]
+        return [{k: r[k] for k in ("topics", "topic", "tone") if k in r} for r in self.classify(texts)]
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         return [{k: r[k] for k in ("topic_scores", "tone_scores") if k in r} for r in self.classify(texts)]
@@ -440,11 +488,7 @@ class PortableModel:
 
     def _tone_weights(self) -> dict[str, np.ndarray]:
         if "tone" not in self._explain_cache:
-            coef = self._tone.weights()  # type: ignore[union-attr]
-            if coef.shape[0] == 1:  # binary: the single row pushes toward classes[1]
-                coef = np.vstack([-coef[0], coef[0]])
-            relative = coef - coef.mean(axis=0, keepdims=True)
-            self._explain_cache["tone"] = {c: relative[i] for i, c in enumerate(self.tone_classes)}
+            self._explain_cache["tone"] = self._tone.relative_weights()  # type: ignore[union-attr]
         return self._explain_cache["tone"]
 
     def explain_batch(self, texts: Sequence[str], top: int = 5) -> list[dict[str, Any]]:
@@ -459,8 +503,13 @@ class PortableModel:
         values64 = data.astype(np.float64)
         if self._topic is not None:
             if "topic" not in self._explain_cache:
-                W = self._topic.weights()
-                self._explain_cache["topic"] = [None if c is not None else W[j] for j, c in enumerate(self._constant)]
+                if isinstance(self._topic, _ClassHead):
+                    # One category per article: the push toward a topic relative to the average topic, as for tone.
+                    relative = self._topic.relative_weights()
+                    self._explain_cache["topic"] = [relative[label] for label in self.topic_labels]
+                else:
+                    W = self._topic.weights()
+                    self._explain_cache["topic"] = [None if c is not None else W[j] for j, c in enumerate(self._constant)]
             weights = self._explain_cache["topic"]
             for i, result in enumerate(results):
                 names = self._names(texts[i])

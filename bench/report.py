@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +147,12 @@ def render(report: dict[str, Any]) -> str:
     out += ["## Start-up", "", f"`artclf --help`: median {st['median_s']:.3f} s wall, max {st['max_s']:.3f} s over {st['runs']} runs "
             "(after one warm-up run). Target <= 0.5 s.", ""]
 
+    scaling = REPO / "bench" / "scaling.json"
+    if scaling.is_file() and not report["quick"]:
+        from bench.scale import render_markdown
+
+        out += [render_markdown(json.loads(scaling.read_text(encoding="utf-8"))), ""]
+
     out += ["## Configs", ""]
     seen = set()
     for task in report["tasks"].values():
@@ -156,4 +164,8 @@ def render(report: dict[str, Any]) -> str:
     notes = REPO / "bench" / "NOTES.md"
     if notes.is_file() and not report["quick"]:
         out += [notes.read_text(encoding="utf-8").strip(), ""]
+    # Measured by `make bench-active` (bench/active_learning.py), kept when `make bench` rewrites the file.
+    labeling = REPO / "bench" / "labeling_efficiency.md"
+    if labeling.is_file() and not report["quick"]:
+        out += [labeling.read_text(encoding="utf-8").strip(), ""]
     return "\n".join(out)

@@ -5,8 +5,12 @@
 // js/gen_tables.py writes from Python), float32 TF-IDF, linear heads, sigmoid / softmax.
 //
 //   import { loadModel } from "./artclf.mjs";
-//   const model = await loadModel("models/v3/portable");
+//   const model = await loadModel("models/v3");   // a version folder, checked as Python checks it
 //   model.classify(["Ministers met on Tuesday ..."]);
+//
+// A version folder (one with manifest.json) is loaded as artclf.load_model loads it: the manifest's
+// list of portable files, the sha256 of each checked before anything is parsed, then the canary
+// texts re-scored against the manifest's expected scores.
 
 import { readFileSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
@@ -15,12 +19,24 @@ import { join } from "node:path";
 
 export const FORMAT_NAME = "artclf-portable";
 export const SUPPORTED_VERSIONS = [1, 2];
+// manifest.json formats that can list portable files (artclf/loading.py PORTABLE_SINCE).
+export const MANIFEST_FILE = "manifest.json";
+const PORTABLE_SINCE = 3;
+const CANARY_TOLERANCE = 1e-3;
 export const MANIFEST_NAME = "portable.json";
 
 export class PortableFormatError extends Error {
   constructor(message) {
     super(message);
     this.name = "PortableFormatError";
+  }
+}
+
+// A version folder that fails its checks (a file changed since saving, canaries that moved).
+export class ModelIntegrityError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ModelIntegrityError";
   }
 }
 
@@ -508,6 +524,41 @@ class Head {
   }
 }
 
+// One class per text (tone; a multiclass topic, format version 2): probabilities in `labels` order.
+class ClassHead {
+  constructor(spec, files, nFeatures, task) {
+    this.classes = spec.classes.map(String);
+    this.labels = spec.labels.map(String);
+    need([...this.labels].sort().join("\u0000") === [...this.classes].sort().join("\u0000") && new Set(this.classes).size === this.classes.length && this.classes.length >= 2, `${task} labels must be the classes in report order`);
+    const outputs = { softmax: this.classes.length, logistic_binary: 1, softmax_binary: 1 };
+    need(spec.link in outputs, `${task} link ${spec.link} is not supported`);
+    need(spec.link === "softmax" || this.classes.length === 2, `${task} link ${spec.link} needs exactly two classes`);
+    this.link = spec.link;
+    this.head = new Head(spec, files, nFeatures, outputs[spec.link], task);
+    this.columns = this.labels.map((l) => this.classes.indexOf(l));
+  }
+
+  probabilities(cols, values) {
+    const d = this.head.decision(cols, values);
+    let probs;
+    if (this.link === "logistic_binary") {
+      const p = sigmoid(d[0]);
+      probs = [1 - p, p];
+    } else if (this.link === "softmax_binary") {
+      probs = softmax([-d[0], d[0]]);
+    } else {
+      probs = softmax(d);
+    }
+    return this.columns.map((c) => probs[c]);
+  }
+}
+
+const argmax = (xs) => {
+  let best = 0;
+  for (let j = 1; j < xs.length; j++) if (xs[j] > xs[best]) best = j; // first maximum, as numpy's argmax
+  return best;
+};
+
 const sigmoid = (x) => 1 / (1 + Math.exp(-x));
 
 // Calibration maps (FORMAT.md, "Calibration"): a topic label's folded decision value -> probability.
@@ -615,36 +666,48 @@ export class PortableModel {
     need(f.n_features === offset, `features: n_features ${f.n_features} but branches add up to ${offset}`);
     this.topicLabels = [];
     this.toneLabels = [];
+    this.topicMode = "multilabel";
     if (spec.topic) {
-      need(spec.topic.link === "sigmoid", `topic link ${spec.topic.link} is not supported`);
-      this.topicLabels = spec.topic.labels.map(String);
-      this.topic = new Head(spec.topic, files, offset, this.topicLabels.length, "topic");
-      this.constant = spec.topic.constant_scores ?? this.topicLabels.map(() => null);
-      need(this.constant.length === this.topicLabels.length, "topic constant_scores: one entry per label expected");
-      const maps = spec.topic.calibration ?? this.topicLabels.map(() => IDENTITY);
-      need(Array.isArray(maps) && maps.length === this.topicLabels.length, "topic calibration: one map per label expected");
-      this.topicMaps = maps.map((m, j) => checkBinaryMap(m, `topic calibration of ${this.topicLabels[j]}`));
-      this.topicThresholds = this.topicMaps.map((m) => m.threshold);
+      this.topicMode = spec.topic.mode ?? "multilabel";
+      need(this.topicMode === "multilabel" || this.topicMode === "multiclass", `topic mode ${this.topicMode} is not supported`);
+      if (this.topicMode === "multiclass") {
+        need(spec.format_version >= 2, "a multiclass topic head needs format version 2");
+        // Multiclass topic heads are not calibrated: no maps, the highest score is the topic.
+        need(spec.topic.calibration === undefined || spec.topic.calibration === null, "a multiclass topic head carries no calibration");
+        this.topic = new ClassHead(spec.topic, files, offset, "topic");
+        this.topicLabels = this.topic.labels;
+      } else {
+        need(spec.topic.link === "sigmoid", `topic link ${spec.topic.link} is not supported`);
+        this.topicLabels = spec.topic.labels.map(String);
+        this.topic = new Head(spec.topic, files, offset, this.topicLabels.length, "topic");
+        this.constant = spec.topic.constant_scores ?? this.topicLabels.map(() => null);
+        need(this.constant.length === this.topicLabels.length, "topic constant_scores: one entry per label expected");
+        const stored = spec.topic.calibration ?? null;
+        need(stored === null || spec.format_version >= 2, "topic calibration needs format version 2");
+        const maps = stored ?? this.topicLabels.map(() => IDENTITY);
+        need(Array.isArray(maps) && maps.length === this.topicLabels.length, "topic calibration: one map per label expected");
+        this.topicMaps = maps.map((m, j) => checkBinaryMap(m, `topic calibration of ${this.topicLabels[j]}`));
+        this.topicThresholds = this.topicMaps.map((m) => m.threshold);
+      }
     }
     if (spec.tone) {
       const t = spec.tone;
-      this.toneClasses = t.classes.map(String);
-      this.toneLabels = t.labels.map(String);
-      need([...this.toneLabels].sort().join("\u0000") === [...this.toneClasses].sort().join("\u0000") && this.toneClasses.length >= 2, "tone labels must be the classes in report order");
-      const outputs = { softmax: this.toneClasses.length, logistic_binary: 1, softmax_binary: 1 };
-      need(t.link in outputs, `tone link ${t.link} is not supported`);
-      need(t.link === "softmax" || this.toneClasses.length === 2, `tone link ${t.link} needs exactly two classes`);
-      this.toneLink = t.link;
-      this.tone = new Head(t, files, offset, outputs[t.link], "tone");
-      this.toneColumns = this.toneLabels.map((l) => this.toneClasses.indexOf(l));
+      this.tone = new ClassHead(t, files, offset, "tone");
+      this.toneClasses = this.tone.classes;
+      this.toneLabels = this.tone.labels;
       this.toneMap = t.calibration ?? null;
-      if (this.toneMap !== null) need(this.toneMap.kind === "temperature" && finite(this.toneMap.scale) && this.toneMap.scale > 0, "tone calibration must be {kind: temperature, scale > 0}");
+      if (this.toneMap !== null) {
+        need(spec.format_version >= 2, "tone calibration needs format version 2");
+        need(this.toneMap.kind === "temperature" && finite(this.toneMap.scale) && this.toneMap.scale > 0, "tone calibration must be {kind: temperature, scale > 0}");
+      }
     }
     need(this.topic || this.tone, "the model has neither a topic nor a tone head");
     // Texts with too little evidence (FORMAT.md): own maps, never every topic.
     this.evidence = null;
     if (spec.evidence !== undefined && spec.evidence !== null) {
       const e = spec.evidence;
+      need(spec.format_version >= 2, "evidence maps need format version 2");
+      need(this.topicMode === "multilabel" || !e.topic || Object.keys(e.topic).length === 0, "a multiclass topic head carries no calibration (evidence topic maps)");
       need(Number.isInteger(e.min_terms) && e.min_terms >= 1 && e.min_terms <= 100, "evidence min_terms must be an integer in 1..100");
       need(Array.isArray(e.stop_words) && e.stop_words.every((w) => typeof w === "string"), "evidence stop_words must be a list of strings");
       const topicMaps = e.topic ?? {};
@@ -689,7 +752,9 @@ export class PortableModel {
     const low = this.lowEvidence(text);
     let topic = null;
     let tone = null;
-    if (this.topic) {
+    if (this.topicMode === "multiclass") {
+      topic = this.topic.probabilities(cols, values);
+    } else if (this.topic) {
       topic = this.topic.decision(cols, values).map((d, j) => {
         if (this.constant[j] !== null) return this.constant[j];
         const m = low && this.evidence.topic[j] ? this.evidence.topic[j] : this.topicMaps[j];
@@ -697,18 +762,8 @@ export class PortableModel {
       });
     }
     if (this.tone) {
-      const d = this.tone.decision(cols, values);
-      let probs;
-      if (this.toneLink === "logistic_binary") {
-        const p = sigmoid(d[0]);
-        probs = [1 - p, p];
-      } else if (this.toneLink === "softmax_binary") {
-        probs = softmax([-d[0], d[0]]);
-      } else {
-        probs = softmax(d);
-      }
-      probs = temper(probs, low && this.evidence.tone ? this.evidence.tone : this.toneMap);
-      tone = this.toneColumns.map((c) => probs[c]);
+      // Labels order; tempering is per row and order-free.
+      tone = temper(this.tone.probabilities(cols, values), low && this.evidence.tone ? this.evidence.tone : this.toneMap);
     }
     return { topic, tone, low };
   }
@@ -728,19 +783,23 @@ export class PortableModel {
       const { topic, tone, low } = this.scores(text);
       const row = {};
       if (topic) {
-        let on = topic.map((p, j) => p >= this.topicThresholds[j]);
-        if (low && on.length >= 2 && on.every(Boolean)) {
-          // Too little evidence never gets every topic: drop the smallest margin (the first on ties).
-          const margins = topic.map((p, j) => p - this.topicThresholds[j]);
-          on[margins.indexOf(Math.min(...margins))] = false;
+        if (this.topicMode === "multiclass") {
+          // Exactly one topic: "topic", and "topics" as a one-element list (as the Python runtime).
+          row.topic = this.topicLabels[argmax(topic)];
+          row.topics = [row.topic];
+        } else {
+          let on = topic.map((p, j) => p >= this.topicThresholds[j]);
+          if (low && on.length >= 2 && on.every(Boolean)) {
+            // Too little evidence never gets every topic: drop the smallest margin (the first on ties).
+            const margins = topic.map((p, j) => p - this.topicThresholds[j]);
+            on[margins.indexOf(Math.min(...margins))] = false;
+          }
+          row.topics = this.topicLabels.filter((_, j) => on[j]);
         }
-        row.topics = this.topicLabels.filter((_, j) => on[j]);
         row.topic_scores = Object.fromEntries(this.topicLabels.map((l, j) => [l, round4(topic[j])]));
       }
       if (tone) {
-        let best = 0;
-        for (let j = 1; j < tone.length; j++) if (tone[j] > tone[best]) best = j; // first maximum, as numpy's argmax
-        row.tone = this.toneLabels[best];
+        row.tone = this.toneLabels[argmax(tone)];
         row.tone_scores = Object.fromEntries(this.toneLabels.map((l, j) => [l, round4(tone[j])]));
       }
       if (low) row.low_evidence = true;
@@ -749,18 +808,106 @@ export class PortableModel {
   }
 }
 
-// Reads every file of a portable folder; with `sha256` ({name: hex}) each file is checked first.
-export async function loadModel(dir, sha256 = null) {
+const sha256Hex = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+// A version folder (with manifest.json) or a bare portable folder. A version folder is checked as
+// artclf.load_model checks it: the manifest lists the portable files, each file's sha256 must match
+// before anything is parsed, the labels must be the manifest's, and the canary texts must score as
+// saved (pass { checkCanaries: false } to skip that step). For a bare folder, `sha256`
+// ({name: hex}) checks each file first.
+export async function loadModel(dir, sha256 = null, { checkCanaries = true } = {}) {
+  const names = await readdir(dir);
+  if (names.includes(MANIFEST_FILE)) return loadVersion(dir, { checkCanaries });
   const files = new Map();
-  for (const name of await readdir(dir)) {
+  for (const name of names) {
     const bytes = new Uint8Array(await readFile(join(dir, name)));
     if (sha256) {
       if (!(name in sha256)) continue;
-      const digest = createHash("sha256").update(bytes).digest("hex");
+      const digest = sha256Hex(bytes);
       need(digest === sha256[name], `${name}: sha256 ${digest} does not match the manifest's ${sha256[name]}`);
     }
     files.set(name, bytes);
   }
   if (sha256) for (const name of Object.keys(sha256)) need(files.has(name), `${name}: listed in the manifest but missing`);
   return new PortableModel(files);
+}
+
+function refuse(message) {
+  throw new ModelIntegrityError(message);
+}
+
+async function loadVersion(dir, { checkCanaries }) {
+  const where = join(dir, MANIFEST_FILE);
+  let manifest;
+  try {
+    manifest = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(await readFile(where)));
+  } catch (err) {
+    refuse(`${where}: not valid JSON (${err.message}); the version is damaged`);
+  }
+  if (!manifest || typeof manifest !== "object" || typeof manifest.files !== "object" || manifest.files === null) refuse(`${where}: no 'files' record; the version is damaged`);
+  const portable = manifest.portable;
+  if (!(manifest.format_version >= PORTABLE_SINCE) || !portable || !portable.available) {
+    refuse(`${dir}: has no portable model files (${(portable && portable.reason) || "saved before the portable format existed"}); retrain it with this artclf, or load it in Python with train.store.load.load_model`);
+  }
+  const listed = portable.files;
+  if (!Array.isArray(listed) || !listed.includes(MANIFEST_NAME) || !listed.every((n) => typeof n === "string" && /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(n))) {
+    refuse(`${where}: 'portable.files' must list the portable files including ${MANIFEST_NAME}; the version is damaged`);
+  }
+  const files = new Map();
+  for (const name of listed) {
+    const record = manifest.files[name];
+    if (!record || typeof record.sha256 !== "string") refuse(`${where}: portable file ${name} is not in 'files' (no sha256); the version is damaged`);
+    let bytes;
+    try {
+      bytes = new Uint8Array(await readFile(join(dir, name)));
+    } catch (err) {
+      refuse(`${join(dir, name)}: listed in the manifest but cannot be read (${err.code ?? err.message}); restore the version or retrain`);
+    }
+    // Checked before anything is parsed.
+    if (sha256Hex(bytes) !== record.sha256) refuse(`${join(dir, name)}: sha256 does not match the manifest; the file was changed or damaged since saving; restore the version or retrain`);
+    files.set(name, bytes);
+  }
+  const model = new PortableModel(files);
+  model.manifest = manifest;
+  model.version = String(manifest.version ?? "");
+  const labels = manifest.labels ?? {};
+  const sameSet = (a, b) => [...(a ?? [])].sort().join("\u0000") === [...(b ?? [])].sort().join("\u0000");
+  const topicsOk = model.topicMode === "multiclass" ? sameSet(labels.topics, model.topicLabels) : (labels.topics ?? []).join("\u0000") === model.topicLabels.join("\u0000");
+  if (!topicsOk || !sameSet(labels.tone, model.toneLabels)) refuse(`${where}: labels do not match the model files'; the manifest or the files were changed; restore the version or retrain`);
+  if (checkCanaries) verifyCanaries(model, manifest);
+  return model;
+}
+
+// The manifest's canary texts re-scored: any score further than the tolerance from the saved one refuses the version.
+export function verifyCanaries(model, manifest) {
+  const canaries = manifest.canaries;
+  if (!canaries) return null;
+  const where = `model ${manifest.version ?? "?"}`;
+  const texts = canaries.texts;
+  const expected = canaries.expected;
+  const tol = Number(canaries.tolerance ?? CANARY_TOLERANCE);
+  if (!Array.isArray(texts) || !Array.isArray(expected) || texts.length !== expected.length || !texts.every((t) => typeof t === "string") || !(tol >= 0)) {
+    refuse(`${where}: ${MANIFEST_FILE} canaries are damaged (expected texts and scores per label); restore the version or retrain`);
+  }
+  let worst = 0;
+  model.rawScores(texts).forEach((got, i) => {
+    const want = expected[i] ?? {};
+    for (const task of new Set([...Object.keys(want), ...Object.keys(got)])) {
+      const w = want[task] ?? {};
+      const g = got[task] ?? {};
+      if (!sameKeys(w, g)) refuse(`${where}: canary ${i + 1} ${task} labels differ (saved ${Object.keys(w).sort()}, now ${Object.keys(g).sort()}); the files do not match the manifest; retrain or restore the version`);
+      for (const label of Object.keys(w)) {
+        const diff = Math.abs(Number(w[label]) - g[label]);
+        worst = Math.max(worst, diff);
+        if (!(diff <= tol)) refuse(`${where}: predictions changed since saving: canary ${i + 1} (${JSON.stringify(texts[i].slice(0, 40))}...) ${task}.${label} is ${g[label].toFixed(6)}, saved ${Number(w[label]).toFixed(6)} (tolerance ${tol}); restore the version or retrain; refusing to load it`);
+      }
+    }
+  });
+  return worst;
+}
+
+function sameKeys(a, b) {
+  const x = Object.keys(a).sort();
+  const y = Object.keys(b).sort();
+  return x.length === y.length && x.every((k, i) => k === y[i]);
 }

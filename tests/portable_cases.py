@@ -114,6 +114,13 @@ CONFIGS: dict[str, Config] = {
     "binary tone nb_logreg float32 pruned": Config(labels=LabelsConfig(tone=("positive", "negative")), tone=ToneConfig(classifier="nb_logreg"),
                                                    train=TrainConfig(coef_dtype="float32", keep_weights=0.5)),
     "tone labels in another order": Config(labels=LabelsConfig(tone=("negative", "positive", "neutral"))),
+    # topic.mode = "multiclass": one softmax (or one-vs-rest SVM) over the topics (format version 2).
+    "multiclass topic logreg": Config(topic=TopicConfig(mode="multiclass")),
+    "multiclass topic svc float32 pruned": Config(topic=TopicConfig(mode="multiclass", classifier="linear_svc"),
+                                                  train=TrainConfig(coef_dtype="float32", keep_weights=0.3)),
+    "multiclass two topics logreg": Config(labels=LabelsConfig(topics=("energy", "territory")), topic=TopicConfig(mode="multiclass")),
+    "multiclass two topics svc topic only": Config(labels=LabelsConfig(topics=("territory", "energy"), tone=()),
+                                                   topic=TopicConfig(mode="multiclass", classifier="linear_svc")),
     # A topic with no training positives: OneVsRest keeps a constant predictor for it.
     "constant topic logreg": Config(labels=LabelsConfig(topics=("diplomacy", "energy", "territory", "sports"))),
     "constant topic svc": Config(labels=LabelsConfig(topics=("diplomacy", "energy", "territory", "sports")), topic=TopicConfig(classifier="linear_svc")),
@@ -137,4 +144,8 @@ def fit_named(name: str) -> FittedModels:
 def fit(config: Config) -> FittedModels:
     tones = tuple(config.labels.tone) or ("positive", "neutral", "negative")
     texts, topics, tone_labels = corpus(tones=tones)
+    if config.topic.mode == "multiclass":
+        # Exactly one topic per article: its first, else one in turn.
+        labels = config.labels.topics
+        topics = [(next((t for t in ts if t in labels), labels[i % len(labels)]),) for i, ts in enumerate(topics)]
     return fit_models(texts, topics, tone_labels, config)

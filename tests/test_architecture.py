@@ -17,11 +17,11 @@ PACKAGES = ("artclf", "features", "train", "bench")
 LAYERS: list[tuple[str, ...]] = [
     ("artclf",),
     ("features",),
-    ("train.config", "train.fsutil", "train.tables"),
+    ("train.config", "train.fsutil", "train.tables", "train.progress"),
     ("train.data",),
     ("train.fit", "train.model"),
     ("train.store",),
-    ("train.evaluate",),
+    ("train.evaluate", "train.label"),
     ("train.serve",),
     ("train.workflow", "train.experiments"),
     ("train.cli",),

@@ -11,7 +11,7 @@ import pytest
 
 from helpers import invoke
 from train.data.augment import headline_view, input_view, lead_view
-from train.evaluate.metrics import binary_calibration, calibration_metrics, expected_calibration_error
+from train.evaluate.metrics import binary_calibration, expected_calibration_error
 from train.fit.calibrate import choose_map, decision_at, fit_map, fit_temperature, folded, probability_cut
 
 

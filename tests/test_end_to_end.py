@@ -73,8 +73,18 @@ def test_end_to_end_in_subprocesses(corpus, tmp_path):
     assert plain_result == {"topics": api_result["topics"], "tone": api_result["tone"]}
 
 
-def test_api_load_model_and_predict(trained):
+def test_train_load_model_is_a_deprecated_alias_of_the_runtime(trained):
+    import artclf
     from train import load_model
+
+    with pytest.warns(DeprecationWarning, match="use `from artclf import load_model`"):
+        model = load_model("latest", models_dir=trained["models"])
+    assert isinstance(model, artclf.Model)
+    assert model.classify(["oil"]) == artclf.load_model("latest", trained["models"]).classify(["oil"])
+
+
+def test_api_load_model_and_predict(trained):
+    from artclf import load_model
 
     model = load_model("latest", models_dir=trained["models"])
     out = model.predict(["The ministers held talks on the treaty at the summit."])

@@ -29,6 +29,7 @@ JS_CASES = [
     "svc both float32 pruned", "hashed nb_svm float32 pruned", "tone only", "topic only", "binary tone logreg",
     "binary tone svc", "constant topic svc", "tone labels in another order", "calibration platt", "calibration isotonic",
     "calibration isotonic svc float32", "calibration none",
+    "multiclass topic svc float32 pruned", "multiclass two topics logreg", "multiclass two topics svc topic only",
 ]
 
 TOKEN_SPECS = [
@@ -54,8 +55,9 @@ def _vectors(tmp: Path) -> None:
     for i, name in enumerate(JS_CASES):
         config = CONFIGS[name]
         fitted = fit_named(name)
-        files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), fitted.calibration)
-        check_parity(files, fitted.topic, fitted.tone, texts)
+        files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), config.topic.mode,
+                                fitted.calibration)
+        check_parity(files, fitted.topic, fitted.tone, texts, topic_mode=config.topic.mode)
         folder = tmp / f"model{i}"
         folder.mkdir()
         for file, data in files.items():
@@ -91,6 +93,62 @@ def _vectors(tmp: Path) -> None:
     np.save(tmp / "object.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True)
 
 
+VERSION_TEXTS = [
+    "The foreign ministers signed a treaty on gas supplies and the disputed border.",
+    "Oil output fell as the pipeline closed; talks collapsed.",
+    "Parliament voted on the budget after the election campaign.",
+    "The team won the cup final with a late goal.",
+    "Élections à Genève: les ministres ont signé l'accord — 5% de croissance.",
+]
+
+
+def _versions(tmp: Path) -> None:
+    """Version folders saved by train.workflow.train (multi-label with tone; multiclass topics),
+    what the Python runtime answers on them, and tampered copies the JS loader must refuse."""
+    from artclf import load_model
+    from conftest import write_corpus
+    from test_new_user import CSV_MULTICLASS, config, rows, write_csv
+    from train.workflow import train
+
+    multilabel = train(write_corpus(tmp / "multilabel")["config"]).path
+    (tmp / "multiclass").mkdir(parents=True)
+    write_csv(tmp / "multiclass" / "news.csv", rows(tone=True))
+    multiclass = train(config(tmp / "multiclass", CSV_MULTICLASS.replace("tone = []", 'tone = ["positive", "negative"]'))).path
+    versions = []
+    for name, path in (("multilabel", multilabel), ("multiclass", multiclass)):
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["portable"]["available"], manifest["portable"]
+        model = load_model(str(path))
+        versions.append({"name": name, "dir": str(path), "texts": VERSION_TEXTS, "classify": model.classify(VERSION_TEXTS),
+                         "raw": model.raw_scores(VERSION_TEXTS), "version": manifest["version"]})
+    tampered = {}
+    # One listed portable file changed by one byte: refused on its sha256, before parsing.
+    target = tmp / "tampered_file"
+    shutil.copytree(multilabel, target)
+    name = next(n for n in json.loads((multilabel / "manifest.json").read_text())["portable"]["files"] if n.endswith(".npy"))
+    data = bytearray((target / name).read_bytes())
+    data[-1] ^= 1
+    (target / name).write_bytes(bytes(data))
+    tampered["file"] = {"dir": str(target), "file": name}
+    # A saved canary score edited: the files are intact, the re-scored canary is not what was saved.
+    target = tmp / "tampered_canary"
+    shutil.copytree(multilabel, target)
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    scores = manifest["canaries"]["expected"][0]["tone_scores"]
+    first = next(iter(scores))
+    scores[first] += 0.01
+    (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    tampered["canary"] = {"dir": str(target)}
+    # A version saved without portable files: refused with the recorded reason.
+    target = tmp / "no_portable"
+    shutil.copytree(multilabel, target)
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    manifest["portable"] = {"available": False, "reason": "made up for this test"}
+    (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    tampered["no_portable"] = {"dir": str(target)}
+    _write(tmp / "versions.json", {"versions": versions, "tampered": tampered})
+
+
 def test_javascript_runtime_passes_the_parity_vectors(tmp_path):
     node = shutil.which("node")
     if node is None:
@@ -99,6 +157,7 @@ def test_javascript_runtime_passes_the_parity_vectors(tmp_path):
     if int(version.lstrip("v").split(".")[0]) < 20:
         pytest.skip(f"node {version} is older than 20, which js/artclf.mjs needs")
     _vectors(tmp_path)
+    _versions(tmp_path / "versions")
     env = {**os.environ, "ARTCLF_PARITY_DIR": str(tmp_path)}
     result = subprocess.run([node, "--test", "js/test/"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

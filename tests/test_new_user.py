@@ -398,7 +398,7 @@ def test_api_reports_progress_through_a_callback_and_never_prints(corpus, capsys
     from train.workflow import train
 
     seen = []
-    train(corpus["config"], progress=lambda stage, message, done=None, total=None: seen.append((stage, done, total)))
+    train(corpus["config"], progress=lambda event: seen.append((event.stage, event.done, event.total)))
     assert capsys.readouterr().out == ""
     assert [s for s, _, _ in seen][:2] == ["dataset", "dataset"] and seen[-1][0] == "save"
     assert ("thresholds", 3, 3) in seen

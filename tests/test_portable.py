@@ -26,7 +26,8 @@ SCHEMA = Path(__file__).resolve().parents[1] / "artclf" / "format.schema.json"
 
 def _reference(config: Config, fitted) -> ArticleModel:
     manifest = {"labels": {"topics": list(config.labels.topics), "tone": list(config.labels.tone)},
-                "shared_vectorizer": fitted.topic is not None and fitted.tone is not None, "calibration": fitted.calibration}
+                "shared_vectorizer": fitted.topic is not None and fitted.tone is not None, "calibration": fitted.calibration,
+                "topic_mode": config.topic.mode}
     return ArticleModel(fitted.topic, fitted.tone, manifest)
 
 
@@ -34,10 +35,15 @@ def _reference(config: Config, fitted) -> ArticleModel:
 def test_runtime_equals_the_pipelines(name):
     config = CONFIGS[name]
     fitted = fit_named(name)
-    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), fitted.calibration)
+    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), config.topic.mode,
+                            fitted.calibration)
     texts = check_texts()
+    # The lowest version that expresses the model: 2 only for a multiclass topic head or calibration maps.
+    spec = json.loads(files["portable.json"])
+    calibrated = bool((spec["topic"] or {}).get("calibration") or (spec["tone"] or {}).get("calibration") or spec.get("evidence"))
+    assert spec["format_version"] == (2 if (config.topic.mode == "multiclass" and fitted.topic) or calibrated else 1)
 
-    report = check_parity(files, fitted.topic, fitted.tone, texts, tol=1e-6)
+    report = check_parity(files, fitted.topic, fitted.tone, texts, tol=1e-6, topic_mode=config.topic.mode)
     # Calibration scales float32 rounding by its slope; the gate allows 1e-6 per unit of slope.
     assert report["labels_identical"] and report.get("max_abs_diff_per_unit_slope", report["max_abs_diff"]) <= 1e-6
     assert report["n"] == len(texts)
@@ -59,7 +65,7 @@ def test_runtime_equals_the_pipelines(name):
             assert max(abs(a[task][k] - b[task][k]) for k in a[task]) <= tol
     for a, b in zip(portable.classify(texts), reference.classify(texts)):
         assert a.get("empty") == b.get("empty") and a.get("low_evidence") == b.get("low_evidence")
-        assert a.get("topics") == b.get("topics") and a.get("tone") == b.get("tone")
+        assert a.get("topics") == b.get("topics") and a.get("topic") == b.get("topic") and a.get("tone") == b.get("tone")
         for task in ("topic_scores", "tone_scores"):
             if task in a:
                 assert all(abs(a[task][k] - b[task][k]) <= 1e-4 for k in a[task])  # 4-place rounding may straddle
@@ -119,7 +125,7 @@ def test_strip_accents_equals_sklearn_on_every_code_point():
 @pytest.fixture(scope="module")
 def files() -> dict[str, bytes]:
     fitted = fit_named("default")
-    return export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"], fitted.calibration)
+    return export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"], calibration=fitted.calibration)
 
 
 def _npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
@@ -138,6 +144,47 @@ def test_reader_refuses_an_unknown_format_version(files):
     bad = _with_spec(files, lambda s: s.update(format_version=FORMAT_VERSION + 1))
     with pytest.raises(PortableFormatError, match=rf"format version {FORMAT_VERSION + 1} is not supported .*upgrade"):
         PortableModel(bad)
+
+
+def test_a_multiclass_topic_head_needs_format_version_2():
+    config = CONFIGS["multiclass topic logreg"]
+    fitted = fit_named("multiclass topic logreg")
+    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), "multiclass")
+    with pytest.raises(PortableFormatError, match="multiclass topic head needs format version 2"):
+        PortableModel(_with_spec(files, lambda s: s.update(format_version=1)))
+
+
+def test_one_format_version_2_carries_calibration_and_multiclass_topics(files):
+    """Version 2 is one format: calibration maps and the multiclass topic head. A writer writes 1
+    when the model uses neither; a reader refuses either in a version-1 file."""
+    spec = json.loads(files["portable.json"])
+    assert spec["format_version"] == 2 and spec["topic"]["calibration"] and spec["tone"]["calibration"]
+    for edit in (lambda s: s["topic"].pop("calibration"), lambda s: s["tone"].pop("calibration")):
+        def downgrade(s, edit=edit):
+            s.pop("evidence", None)
+            edit(s)
+            s["format_version"] = 1
+        with pytest.raises(PortableFormatError, match="calibration needs format version 2"):
+            PortableModel(_with_spec(files, downgrade))
+    with pytest.raises(PortableFormatError, match="evidence maps need format version 2"):
+        PortableModel(_with_spec(files, lambda s: (s["topic"].pop("calibration"), s["tone"].pop("calibration"),
+                                                   s.update(format_version=1, evidence=spec.get("evidence") or
+                                                            {"min_terms": 3, "stop_words": [], "topic": {}}))))
+    config = CONFIGS["calibration none"]
+    fitted = fit_named("calibration none")
+    plain = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), calibration=fitted.calibration)
+    assert json.loads(plain["portable.json"])["format_version"] == 1
+    # A multiclass topic head is not calibrated: its object carries no maps, and a reader refuses one that does.
+    config = CONFIGS["multiclass topic logreg"]
+    fitted = fit_named("multiclass topic logreg")
+    multi = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), "multiclass",
+                            calibration=fitted.calibration)
+    mspec = json.loads(multi["portable.json"])
+    assert mspec["format_version"] == 2 and "calibration" not in mspec["topic"]
+    assert not (mspec.get("evidence") or {}).get("topic")
+    PortableModel(multi)
+    with pytest.raises(PortableFormatError, match="multiclass topic head carries no calibration"):
+        PortableModel(_with_spec(multi, lambda s: s["topic"].update(calibration=[{"kind": "platt", "a": 1.0, "b": 0.0, "threshold": 0.5}])))
 
 
 def test_reader_refuses_a_npy_that_needs_pickle(files):
@@ -199,7 +246,7 @@ def test_exporter_refuses_what_the_format_cannot_express(files):
 
 def test_parity_gate_raises_when_the_runtime_would_differ(files):
     fitted = fit_named("default")
-    exported = export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"], fitted.calibration)
+    exported = export_portable(fitted.topic, fitted.tone, ["diplomacy", "energy", "territory"], ["positive", "neutral", "negative"], calibration=fitted.calibration)
     coef = np.load(io.BytesIO(exported["tone.coef.npy"]))
     tampered = {**exported, "tone.coef.npy": _npy(coef * 1.01)}
     with pytest.raises(PortableUnsupported, match="parity check failed"):
@@ -235,7 +282,7 @@ def test_plain_pipelines_give_the_calibrated_models_labels(name):
     config = CONFIGS[name]
     fitted = fit_named(name)
     texts = [t for t in check_texts() if t.strip()]
-    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), fitted.calibration)
+    files = export_portable(fitted.topic, fitted.tone, list(config.labels.topics), list(config.labels.tone), calibration=fitted.calibration)
     portable = PortableModel(files)
     plain_topics = fitted.topic.predict(texts)
     plain_tone = fitted.tone.predict(texts)

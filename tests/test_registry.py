@@ -273,7 +273,7 @@ def test_model_card_describes_the_version(trained):
     for label, t in manifest["thresholds"].items():
         assert f"| {label} | {t['probability']:.3f} | {t['decision']:.3f} | {t['calibration']} |" in card
     assert "## Calibration" in card and "ECE" in card
-    for way in ("from train import load_model", "joblib.load", "sio.load"):
+    for way in ("from artclf import load_model", "joblib.load", "sio.load"):
         assert way in card
 
 
@@ -328,8 +328,8 @@ def test_predict_stream_is_lazy():
 def test_loading_api_imports_no_datasets_pyarrow_or_cli(trained):
     code = (
         "import sys\n"
-        "import train.store.load\n"
-        "from train import load_model\n"
+        "import train\n"
+        "from train.store.load import load_model\n"
         "heavy = [m for m in ('datasets', 'pyarrow', 'train.cli', 'typer', 'sklearn', 'skops') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         f"model = load_model('latest', models_dir={str(trained['models'])!r})\n"

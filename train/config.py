@@ -135,6 +135,10 @@ class SplitConfig:
     # Articles whose word 5-gram shingles overlap at least this much (Jaccard) are near-duplicates
     # and are kept in the same split.
     near_duplicate_jaccard: float = param(0.6, low=0.0, high=1.0, low_open=True)
+    # How near-duplicate pairs are found: "exact" (an inverted index of 5-gram shingles), "minhash"
+    # (MinHash LSH, then each candidate checked exactly), or "auto": minhash above 20,000 articles,
+    # where the inverted index's pair table grows with the square of recurring passages.
+    near_duplicates: str = param("auto", choices=("auto", "exact", "minhash"))
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,19 @@ class TrainConfig:
     # Fraction of each linear model's non-zero weights kept, largest magnitude first; below 1 the
     # rest are zeroed, which shrinks the compressed saved model.
     keep_weights: float = param(1.0, low=0.0, high=1.0, low_open=True, hint="fraction of weights kept")
+    # "memory": the whole training split in memory, vocabulary TF-IDF and exact solvers, thresholds
+    # from k refits (train/fit/fit.py). "stream": batches read from the dataset on disk, hashed
+    # features, SGD over several epochs, thresholds from a held-out slice (train/fit/stream.py):
+    # flat memory at any size. "auto": stream when the training split holds more than stream_above
+    # articles (see README "Which training mode").
+    mode: str = param("auto", choices=("auto", "memory", "stream"))
+    stream_above: int = param(100_000, low=1, hint="training articles")
+    # Stream mode only: passes over the training data, articles per batch, the SGD L2 strength,
+    # and the share of the training split held out to tune the topic thresholds.
+    stream_epochs: int = param(5, low=1, high=1000)
+    stream_batch: int = param(8192, low=64, hint="articles per batch")
+    stream_alpha: float = param(2e-6, low=0.0, low_open=True, finite=True)
+    stream_holdout: float = param(0.05, low=0.0, high=0.5, low_open=True, hint="a fraction of the training split")
 
 
 @dataclass(frozen=True)

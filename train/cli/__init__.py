@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from train.cli import build_dataset, compare, evaluate, models, predict, runs, train
+from train.cli import audit_labels, build_dataset, compare, evaluate, label, labels, models, predict, queue, runs, serve, train
 
 app = typer.Typer(
     name="artclf",
@@ -23,6 +23,11 @@ app.command("predict", cls=predict.PredictCommand)(predict.predict_cli)
 app.add_typer(models.app, name="models")
 app.command("compare")(compare.compare_cli)
 app.add_typer(runs.app, name="runs")
+app.command("audit-labels")(audit_labels.audit_labels_cli)
+app.command("queue")(queue.queue_cli)
+app.add_typer(labels.app, name="labels")
+app.command("label")(label.label_cli)
+app.command("serve")(serve.serve_cli)
 
 
 def main() -> None:

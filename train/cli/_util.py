@@ -56,40 +56,6 @@ def cli_errors() -> Iterator[None]:
         warnings.showwarning = shown
 
 
-class StagePrinter:
-    """The CLI's progress callback for library calls: one line per stage on stderr; on a terminal,
-    counted steps (threshold folds) draw a progress bar instead. ``quiet`` prints nothing."""
-
-    def __init__(self, quiet: bool = False, stream: Any = None) -> None:
-        self.quiet = quiet
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._bar: Any = None
-
-    def __call__(self, stage: str, message: str, done: int | None = None, total: int | None = None) -> None:
-        if self.quiet:
-            return
-        if total and self.tty:
-            if self._bar is None:
-                from tqdm import tqdm
-
-                self._bar = tqdm(total=total, desc=stage, unit="fold", leave=False, file=self.stream)
-            self._bar.n = done or 0
-            self._bar.refresh()
-            if done == total:
-                self.close()
-            return
-        if total and done not in (0, None) and done != total:
-            return  # plain output: the first and last step of a count, not every one
-        self.close()
-        print(f"{stage}: {message}", file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
 def config_path(path: Path | None) -> Path | None:
     """The config to use: the given one, else configs/default.toml when present, else built-ins."""
     if path is not None:
@@ -193,3 +159,43 @@ def _confusion(cm: dict[str, Any]) -> str:
 def _per_label_table(task: str, per_label: dict[str, dict[str, Any]]) -> str:
     rows = [[k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]] for k, v in per_label.items()]
     return table(rows, [task, "precision", "recall", "f1", "support"])
+
+
+class ProgressPrinter:
+    """Shows :class:`train.progress.Progress` events on stderr: one redrawn line per stage on a
+    terminal; in a log or a pipe, plain lines (a stage's first event, then every 10% of it, and
+    at most one a second for stages of unknown size)."""
+
+    def __init__(self, quiet: bool = False, stream: Any = None) -> None:
+        import time
+
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._clock = time.monotonic
+        self._stage = ""
+        self._step = -1
+        self._last = 0.0
+
+    def __call__(self, event: Any) -> None:
+        if self.quiet:
+            return
+        now = self._clock()
+        new_stage = event.stage != self._stage
+        if self.tty:
+            if new_stage and self._stage:
+                self.stream.write("\n")
+            self.stream.write("\r\x1b[K" + str(event))
+            self.stream.flush()
+        else:
+            step = int(10 * event.done / event.total) if event.total else -1
+            if new_stage or (event.total and step != self._step) or (not event.total and now - self._last >= 1.0):
+                self.stream.write(str(event) + "\n")
+                self.stream.flush()
+                self._step, self._last = step, now
+        self._stage = event.stage
+
+    def close(self) -> None:
+        if self.tty and self._stage and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from train.cli._util import SET_HELP, StagePrinter, cli_errors, config_path, format_metrics
+from train.cli._util import SET_HELP, ProgressPrinter, cli_errors, config_path, format_metrics
 
 
 def train_cli(
@@ -25,7 +25,7 @@ def train_cli(
             raise typer.BadParameter("must be stop or skip", param_hint="--on-error")
         from train.workflow import train
 
-        printer = StagePrinter(quiet)
+        printer = ProgressPrinter(quiet)
         try:
             result = train(config_path(config), set_, on_error=on_error, progress=printer)
         finally:

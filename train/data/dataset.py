@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from train.config import Config, LabelsConfig
-from train.data.dedup import duplicate_groups, exact_duplicates, near_duplicate_pairs
+from train.data.dedup import duplicate_groups, exact_duplicates, find_near_duplicates
 from artclf.errors import ArtclfError
 from artclf.text import article_text, is_blank
 from train.fsutil import file_lock, pid_alive
@@ -153,9 +153,14 @@ def label_articles(config: Config, on_error: str = "stop") -> tuple[list[Record]
     default_tone = "neutral" if "neutral" in labels.tone else ""
 
     records, unlabeled, dropped, fired_all, gold_all = [], [], [], [], []
-    for article in items.articles:
+    articles = items.articles
+    for k in range(len(articles)):
+        # Each article is let go once its record holds the text: a large source would otherwise
+        # be in memory twice (parsed parts and joined text) until the loop ends.
+        article, articles[k] = articles[k], None  # type: ignore[call-overload]
         label = partial.get(article.id, PartialLabel(None, None, ""))
-        fired = fired_rules(rules, article.text) if rules else {}
+        text = article.text
+        fired = fired_rules(rules, text) if rules else {}
         fired_all.append(fired)
         topics, topic_source = (label.topics, label.source) if need_topics else ((), "")
         tone, tone_source = (label.tone or "", label.source) if need_tone else ("", "")
@@ -182,7 +187,7 @@ def label_articles(config: Config, on_error: str = "stop") -> tuple[list[Record]
         records.append(
             Record(
                 id=article.id,
-                text=article.text,
+                text=text,
                 topics=tuple(topics),
                 tone=tone,
                 title=article.title,
@@ -264,7 +269,7 @@ def build_dataset(config: Config, on_error: str = "stop", force: bool = True) ->
     dupes = exact_duplicates([r.text for r in records])
     removed = [{"id": records[i].id, "duplicate_of": records[j].id} for i, j in sorted(dupes.items())]
     records = [r for i, r in enumerate(records) if i not in dupes]
-    pairs = near_duplicate_pairs([r.text for r in records], config.split.near_duplicate_jaccard)
+    pairs = find_near_duplicates([r.text for r in records], config.split.near_duplicate_jaccard, config.split.near_duplicates)
     groups = duplicate_groups(len(records), pairs)
     splits, dropped = split_records(records, groups, config)
 
@@ -394,6 +399,7 @@ def save_dataset(
 ) -> None:
     """Write the DatasetDict and JSON side files next to ``out_dir``, then swap it into place."""
     import datasets  # heavy (pyarrow); only the build and evaluate stages need it
+    from datasets.arrow_writer import ArrowWriter
 
     # The CLI prints its own summary; per-shard progress bars are noise in logs and pipes.
     datasets.disable_progress_bars()
@@ -420,22 +426,37 @@ def save_dataset(
         "tone_source": lambda r: r.tone_source,
     }
     features = datasets.Features(schema)
-    dd = datasets.DatasetDict(
-        {
-            name: datasets.Dataset.from_dict({k: [get(r) for r in rows] for k, get in columns.items()}, features=features)
-            # An empty split (validation = 0) is left out: arrow cannot reload a zero-shard split.
-            for name, rows in splits.items()
-            if rows
-        }
-    )
     out_dir = out_dir.resolve()
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
         old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-arrow"
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         try:
-            dd.save_to_disk(str(tmp))
+            # Each split is written to an Arrow file in batches and reopened memory-mapped, so a
+            # large dataset is never a second time in memory as one Arrow table.
+            staging.mkdir()
+            parts = {}
+            for name, rows in splits.items():
+                if not rows:
+                    continue  # an empty split (validation = 0): arrow cannot reload a zero-shard split
+                arrow = staging / f"{name}.arrow"
+                writer = ArrowWriter(features=features, path=str(arrow))
+                content = hashlib.sha256(name.encode())
+                for start in range(0, len(rows), 10_000):
+                    batch = {k: [get(r) for r in rows[start : start + 10_000]] for k, get in columns.items()}
+                    writer.write_batch(batch)
+                    content.update(json.dumps(batch, sort_keys=True).encode())
+                writer.finalize()
+                writer.close()
+                parts[name] = datasets.Dataset.from_file(str(arrow))
+                # from_file fingerprints by path and time; the saved state must depend on content
+                # only, so the same inputs give the same dataset folder byte for byte.
+                parts[name]._fingerprint = content.hexdigest()[:16]
+            datasets.DatasetDict(parts).save_to_disk(str(tmp))
+            del parts
             for name, payload in extra_json.items():
                 (tmp / name).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
             # Two builds (two trains) may finish together: one swap at a time, or a rename races.
@@ -449,6 +470,7 @@ def save_dataset(
                 # Interrupted (Ctrl-C) between the two renames: put the last good dataset back.
                 os.rename(old, out_dir)
             shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         raise ArtclfError(
@@ -469,7 +491,7 @@ def _swap_lock(out_dir: Path, shared: bool = False) -> Iterator[None]:
 def _recover_killed_builds(out_dir: Path) -> None:
     """Tidy after builds that were SIGKILLed: delete their half-written ``.NAME.tmp-PID`` folders,
     and if one died between its two renames (no dataset, only ``.NAME.old-PID``), restore that."""
-    pattern = re.compile(rf"^\.{re.escape(out_dir.name)}\.(tmp|old)-(\d+)$")
+    pattern = re.compile(rf"^\.{re.escape(out_dir.name)}\.(tmp|old)-(\d+)(?:-arrow)?$")
     for path in sorted(out_dir.parent.iterdir()):
         match = pattern.match(path.name)
         if not match or pid_alive(int(match.group(2))):
@@ -503,25 +525,61 @@ def _read_splits(datasets: Any, path: Path, split_names: Sequence[str] | None) -
     for name in split_names or list(dd):
         if name not in dd:
             raise ArtclfError(f"{path}: no split '{name}'; available: {', '.join(dd)}")
-        ds = dd[name]
-        topic_names = ds.features["topics"].feature.names
-        tone_feature = ds.features["tone"]
-        tone_names = getattr(tone_feature, "names", None)
-        out[name] = [
-            Record(
-                id=row["id"],
-                text=row["text"],
-                topics=tuple(topic_names[i] for i in row["topics"]),
-                tone=tone_names[row["tone"]] if tone_names else (row["tone"] or ""),
-                title=row["title"],
-                label_source=row["label_source"],
-                published=row["published"],
-                topic_source=row.get("topic_source", row["label_source"]),
-                tone_source=row.get("tone_source", row["label_source"]),
-            )
-            for row in ds
-        ]
+        decode = row_decoder(dd[name])
+        out[name] = [decode(row) for row in dd[name]]
     return out
+
+
+def row_decoder(ds: Any) -> Any:
+    """row dict -> Record for one split of a saved dataset (ClassLabel ids decoded to names)."""
+    topic_names = ds.features["topics"].feature.names
+    tone_names = getattr(ds.features["tone"], "names", None)
+
+    def decode(row: dict[str, Any]) -> Record:
+        return Record(
+            id=row["id"],
+            text=row["text"],
+            topics=tuple(topic_names[i] for i in row["topics"]),
+            tone=tone_names[row["tone"]] if tone_names else (row["tone"] or ""),
+            title=row["title"],
+            label_source=row["label_source"],
+            published=row["published"],
+            topic_source=row.get("topic_source", row["label_source"]),
+            tone_source=row.get("tone_source", row["label_source"]),
+        )
+    return decode
+
+
+@contextlib.contextmanager
+def open_split(path: Path, name: str) -> Iterator[Any]:
+    """One split of a saved dataset as a memory-mapped Hugging Face ``Dataset``, for reading in
+    batches (``dataset[i:j]``, ``dataset[list_of_rows]``) without loading it; a concurrent build
+    cannot swap the folder away while the ``with`` block runs."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    with _swap_lock(Path(path).resolve(), shared=True):
+        dd = _open_dataset(datasets, Path(path))
+        if name not in dd:
+            raise ArtclfError(f"{path}: no split '{name}'; available: {', '.join(dd)}")
+        yield dd[name]
+
+
+def split_names(path: Path) -> list[str]:
+    """The splits a saved dataset holds (read from its dataset_dict.json)."""
+    try:
+        return list(json.loads((Path(path) / "dataset_dict.json").read_text())["splits"])
+    except (OSError, ValueError, KeyError):
+        raise ArtclfError(f"{path}: not a saved dataset (no dataset_dict.json); run `artclf build-dataset` first") from None
+
+
+def iter_records(path: Path, name: str, batch_size: int = 4096) -> Iterator[list[Record]]:
+    """The records of one split in batches of ``batch_size``: flat memory whatever its size."""
+    with open_split(path, name) as ds:
+        decode = row_decoder(ds)
+        for start in range(0, len(ds), batch_size):
+            batch = ds[start : start + batch_size]
+            yield [decode({k: batch[k][i] for k in batch}) for i in range(len(batch["id"]))]
 
 
 _JSONL_KEYS = {"id", "title", "text", "topics", "tone", "published", "source_label"}

@@ -12,7 +12,7 @@ import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,17 +24,14 @@ from features import build_vectorizer
 from train.config import Config, TopicConfig, ToneConfig
 from artclf.errors import ArtclfError
 from train.data.augment import augment_with_sources, make_augmenters
+from train.progress import ProgressCallback, emit
 from train.data.labels import topic_matrix
 from train.data.split import iterative_stratification
 from train.fit.calibrate import best_threshold  # noqa: F401  (re-exported: the threshold tuner's own cut)
 
 
-# A progress callback: progress(stage, message, done, total); done/total are set for counted steps.
-Progress = Callable[..., None]
 
 
-def _silent(stage: str, message: str, done: int | None = None, total: int | None = None) -> None:
-    return None
 
 
 @dataclass
@@ -103,14 +100,19 @@ def decision_scores(classifier: Any, X: Any) -> np.ndarray:
 
 @dataclass
 class OutOfFold:
-    """Scores of every training row by a model that never saw its article (grouped folds)."""
+    """Scores of every row from the fold model that did not see it (one cross-validation).
+
+    ``topic_decision``: (n, labels) decision values, or None when no topic matrix was given;
+    ``tone_proba``: (n, tones) probabilities in ``tone_labels`` order, or None when tone was not
+    asked for; ``folds``: each row's fold. The ``evidence_*`` fields hold the scores of
+    low-evidence views (one or two title words, or only stop words) of held-out articles: the row
+    of their article, their fold, and their scores (None unless asked for).
+    """
 
     folds: np.ndarray
-    topic: np.ndarray | None  # (rows, labels) decision values
-    tone: np.ndarray | None  # (rows, classes) probabilities, classes sorted
-    tone_classes: list[str]
-    # Low-evidence views (one or two title words, or only stop words) of held-out articles:
-    # the row of their article, their fold, and their scores.
+    topic_decision: np.ndarray | None
+    tone_proba: np.ndarray | None = None
+    tone_labels: list[str] = field(default_factory=list)
     evidence_rows: np.ndarray | None = None
     evidence_folds: np.ndarray | None = None
     evidence_topic: np.ndarray | None = None
@@ -141,31 +143,43 @@ def evidence_views(text: str, seed: int) -> list[str]:
     return views
 
 
-def out_of_fold_scores(
-    texts: Sequence[str], Y: np.ndarray | None, labels: Sequence[str], tones: Sequence[str] | None, config: Config,
-    groups: Sequence[int] | None = None, progress: Progress = _silent, tone_rows: Sequence[bool] | None = None,
+def wants_evidence(config: Config) -> bool:
+    """Whether training fits low-evidence maps (and so scores low-evidence views out of fold)."""
+    return config.calibration.method != "none" and config.calibration.min_evidence > 0
+
+
+def cross_validate(
+    texts: Sequence[str], Y: np.ndarray | None, labels: Sequence[str], config: Config,
+    groups: Sequence[int] | None = None, tones: Sequence[str] | None = None, progress: ProgressCallback | None = None,
+    tone_rows: Sequence[bool] | None = None, evidence: bool = False,
 ) -> OutOfFold:
-    """Topic decision values and tone probabilities from ``topic.threshold_folds`` folds of the
-    training split. Rows in one group (an article and its views) share a fold, so no article is
-    scored by a model that saw a copy of it. Folds are stratified over topics (over tones for a
-    tone-only model)."""
+    """Out-of-fold topic decision values (and tone probabilities when ``tones`` is given).
+
+    Rows in one group (an article and its views) share a fold, so no article is scored by a
+    model that saw a copy of it. Both heads are fitted on each fold's one vectorizer, as in
+    training, so the threshold tuning, the calibration maps and the label audit read the same
+    cross-validation. ``tone_rows``: the rows the tone head may train on (no title-only views).
+    ``evidence``: also score low-evidence views of each held-out article (for the low-evidence maps).
+    """
     k = config.topic.threshold_folds
     n = len(set(groups)) if groups is not None else len(texts)
     if n < 2 * k:
         k = max(2, n // 2)
+    # The folds depend on the topics only, so asking for tone as well changes no topic score: the
+    # audit reads exactly the decision values threshold tuning reads. A tone-only model stratifies on tones.
     if Y is not None:
         label_sets = [[labels[j] for j in np.flatnonzero(row)] for row in Y]
     else:
         label_sets = [[t] for t in tones or []]
     folds = np.asarray(iterative_stratification(label_sets, [1.0] * k, config.train.seed, groups))
-    topic_oof = np.zeros(Y.shape, dtype=float) if Y is not None else None
-    classes = sorted(set(tones)) if tones is not None else []
-    tone_oof = np.zeros((len(texts), len(classes))) if tones is not None else None
+    oof = np.zeros(Y.shape, dtype=float) if Y is not None else None
+    tone_labels = [t for t in config.labels.tone if tones is not None and t in set(tones)]
+    tone_labels += sorted(set(tones or []) - set(tone_labels))
+    tone_oof = np.zeros((len(texts), len(tone_labels))) if tones is not None else None
+    tone_arr = np.asarray(tones, dtype=object) if tones is not None else None
     base = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed))
     texts = np.asarray(texts, dtype=object)
-    tone_array = np.asarray(tones, dtype=object) if tones is not None else None
     original = np.arange(len(texts)) == (np.asarray(groups) if groups is not None else np.arange(len(texts)))
-    evidence = config.calibration.method != "none" and config.calibration.min_evidence > 0
     ev_rows: list[int] = []
     ev_texts: list[str] = []
     if evidence:
@@ -176,10 +190,10 @@ def out_of_fold_scores(
     ev_rows_a = np.asarray(ev_rows, dtype=int)
     ev_folds = folds[ev_rows_a] if ev_rows else np.zeros(0, dtype=int)
     ev_topic = np.zeros((len(ev_rows), Y.shape[1])) if Y is not None and evidence else None
-    ev_tone = np.zeros((len(ev_rows), len(classes))) if tones is not None and evidence else None
+    ev_tone = np.zeros((len(ev_rows), len(tone_labels))) if tones is not None and evidence else None
     ev_text_array = np.asarray(ev_texts, dtype=object)
     for fold in range(k):
-        progress("thresholds", f"fold {fold + 1} of {k}", fold, k)
+        emit(progress, "thresholds", fold, k, unit="folds", message=f"fold {fold + 1} of {k}")
         held = folds == fold
         if held.all() or not held.any():
             continue
@@ -188,71 +202,76 @@ def out_of_fold_scores(
         X_fit = vectorizer.transform(texts[~held])
         X_held = vectorizer.transform(texts[held])
         X_ev = vectorizer.transform(list(ev_text_array[ev_held])) if ev_held.any() else None
-        if topic_oof is not None:
+        if oof is not None and Y is not None and Y.shape[1]:
             with _quiet_constant_labels():
                 clf = clone(base).fit(X_fit, Y[~held])
-            topic_oof[held] = decision_scores(clf, X_held)
+            oof[held] = decision_scores(clf, X_held)
             if ev_topic is not None and X_ev is not None:
                 ev_topic[ev_held] = decision_scores(clf, X_ev)
-        if tone_oof is not None:
+        if tone_oof is not None and tone_arr is not None:
             tone_fit = ~held & (np.asarray(tone_rows, dtype=bool) if tone_rows is not None else True)
-            fold_tones = [str(t) for t in tone_array[tone_fit]]
+            fold_tones = [str(t) for t in tone_arr[tone_fit]]
             if len(set(fold_tones)) < 2:
-                tone_oof[held] = 1.0 / len(classes)
+                tone_oof[held] = 1.0 / len(tone_labels)
                 if ev_tone is not None:
-                    ev_tone[ev_held] = 1.0 / len(classes)
+                    ev_tone[ev_held] = 1.0 / len(tone_labels)
                 continue
-            tone_clf = fit_tone_classifier(config.tone, config.train.seed, vectorizer.transform(texts[tone_fit]), fold_tones)
-            tone_oof[held] = _tone_probabilities(tone_clf, X_held, classes)
+            X_tone = X_fit if tone_rows is None else vectorizer.transform(texts[tone_fit])
+            tone_clf = fit_tone_classifier(config.tone, config.train.seed, X_tone, fold_tones)
+            tone_oof[held] = class_probabilities(tone_clf, X_held, tone_labels)
             if ev_tone is not None and X_ev is not None:
-                ev_tone[ev_held] = _tone_probabilities(tone_clf, X_ev, classes)
-    progress("thresholds", f"{k} folds done", k, k)
+                ev_tone[ev_held] = class_probabilities(tone_clf, X_ev, tone_labels)
+    emit(progress, "thresholds", k, k, unit="folds", message=f"{k} folds done")
     if not evidence or not ev_rows:
-        return OutOfFold(folds, topic_oof, tone_oof, classes)
-    return OutOfFold(folds, topic_oof, tone_oof, classes, ev_rows_a, ev_folds, ev_topic, ev_tone)
+        return OutOfFold(folds, oof, tone_oof, tone_labels)
+    return OutOfFold(folds, oof, tone_oof, tone_labels, ev_rows_a, ev_folds, ev_topic, ev_tone)
 
 
-def _tone_probabilities(clf: Any, X: Any, classes: list[str]) -> np.ndarray:
-    """Class probabilities as the saved model reports them (predict_proba, else softmax of the
-    decision values), in ``classes`` order; a class missing from a fold gets 0."""
-    own = [str(c) for c in clf.classes_]
-    if hasattr(clf, "predict_proba"):
-        p = np.asarray(clf.predict_proba(X), dtype=float)
+def class_probabilities(classifier: Any, X: Any, classes: Sequence[str]) -> np.ndarray:
+    """(n, len(classes)) probabilities of a fitted multiclass classifier, columns in ``classes``
+    order; a class the classifier never saw gets 0. Margin classifiers get a softmax of their
+    decision values (as ``ArticleModel`` scores them)."""
+    known = [str(c) for c in classifier.classes_]
+    if hasattr(classifier, "predict_proba"):
+        p = np.asarray(classifier.predict_proba(X), dtype=float)
     else:
-        d = np.asarray(clf.decision_function(X), dtype=float)
+        d = np.asarray(classifier.decision_function(X), dtype=float)
         d = d if d.ndim == 2 else np.column_stack([-d, d])
         z = np.exp(d - d.max(axis=1, keepdims=True))
         p = z / z.sum(axis=1, keepdims=True)
     out = np.zeros((p.shape[0], len(classes)))
-    for j, c in enumerate(own):
-        out[:, classes.index(c)] = p[:, j]
+    for j, c in enumerate(classes):
+        if c in known:
+            out[:, j] = p[:, known.index(c)]
     return out
 
 
 def tune_thresholds(
     texts: Sequence[str], Y: np.ndarray, labels: Sequence[str], config: Config, groups: Sequence[int] | None = None,
-    progress: Progress = _silent, oof: OutOfFold | None = None,
+    progress: ProgressCallback | None = None, oof: OutOfFold | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per-label thresholds (and calibration maps) from out-of-fold decision values on the
-    training split; see :func:`calibrate_topics`."""
+    training split; see :func:`thresholds_from_oof`."""
     if oof is None:
-        oof = out_of_fold_scores(texts, Y, labels, None, config, groups, progress)
-    return calibrate_topics(oof, Y, labels, config)
+        oof = cross_validate(texts, Y, labels, config, groups, progress=progress)
+    return thresholds_from_oof(oof, Y, labels, config)
 
 
-def calibrate_topics(oof: OutOfFold, Y: np.ndarray, labels: Sequence[str], config: Config) -> dict[str, dict[str, Any]]:
-    """Per label: the calibration map (``[calibration] method``), the threshold on its probability
-    scale (best out-of-fold F1, or ``topic.precision_target``), and that threshold as a raw
-    decision value (``decision``, folded into the intercept by the caller). ``thresholds = "fixed"``
-    keeps the classifier's own cut (decision 0); so does a label whose tuned cut reached under
-    ``topic.threshold_min_f1`` out-of-fold F1 (``fallback``)."""
+def thresholds_from_oof(oof: OutOfFold, Y: np.ndarray, labels: Sequence[str], config: Config) -> dict[str, dict[str, Any]]:
+    """Per label, from out-of-fold decision values: the calibration map (``[calibration] method``),
+    the threshold on its probability scale (best out-of-fold F1, or ``topic.precision_target``),
+    and that threshold as a raw decision value (``decision``, folded into the intercept by the
+    caller), with its spread across folds. ``thresholds = "fixed"`` keeps the classifier's own cut
+    (decision 0); so does a label whose tuned cut reached under ``topic.threshold_min_f1``
+    out-of-fold F1 (``fallback``)."""
     from train.fit.calibrate import choose_map, decision_at, folded, probability_cut
 
+    assert oof.topic_decision is not None
     method = config.calibration.method
     folds, k = oof.folds, int(oof.folds.max()) + 1 if len(oof.folds) else 0
     out = {}
     for j, label in enumerate(labels):
-        d, y = oof.topic[:, j], Y[:, j].astype(float)
+        d, y = oof.topic_decision[:, j], Y[:, j].astype(float)
         degenerate = y.sum() < 2 or y.sum() > len(y) - 2
         if method == "none" or degenerate:
             raw, losses = {"kind": "platt", "a": 1.0, "b": 0.0}, {}
@@ -289,7 +308,7 @@ def calibrate_topics(oof: OutOfFold, Y: np.ndarray, labels: Sequence[str], confi
         }
         # The map is stored once, exactly; the decision actually folded is the unrounded one.
         out[label]["_decision_exact"] = decision
-        if oof.evidence_topic is not None and method != "none":
+        if oof.evidence_topic is not None and oof.evidence_rows is not None and method != "none":
             y_e = y[oof.evidence_rows]
             d_e = oof.evidence_topic[:, j]
             if 2 <= y_e.sum() <= len(y_e) - 2:
@@ -300,6 +319,10 @@ def calibrate_topics(oof: OutOfFold, Y: np.ndarray, labels: Sequence[str], confi
                 out[label]["_evidence_map"] = low
                 out[label]["evidence_calibration_log_loss"] = losses_e
     return out
+
+
+# i18's name for the same function.
+calibrate_topics = thresholds_from_oof
 
 
 def _probabilities(d: np.ndarray, raw: dict[str, Any]) -> np.ndarray:
@@ -313,25 +336,79 @@ def calibrate_tone(oof: OutOfFold, tones: Sequence[str], config: Config, rows: S
     ``rows``: the rows to fit it on (those the tone head trains on: no title-only views)."""
     from train.fit.calibrate import class_indices, fit_temperature, tone_log_loss
 
-    if config.calibration.method == "none" or oof.tone is None:
+    if config.calibration.method == "none" or oof.tone_proba is None:
         return None
-    y = class_indices([str(t) for t in tones], oof.tone_classes)
+    y = class_indices([str(t) for t in tones], oof.tone_labels)
     use = np.asarray(rows, dtype=bool) if rows is not None else np.ones(len(y), dtype=bool)
-    scale = fit_temperature(oof.tone[use], y[use])
+    scale = fit_temperature(oof.tone_proba[use], y[use])
     from artclf.calibration import temper
 
     spec = {"kind": "temperature", "scale": round(scale, 6)}
-    out = {**spec, "oof_log_loss": {"uncalibrated": round(tone_log_loss(oof.tone, y), 5),
-                                    "temperature": round(tone_log_loss(temper(oof.tone, spec), y), 5)}}
-    if oof.evidence_tone is not None and len(oof.evidence_tone):
+    out = {**spec, "oof_log_loss": {"uncalibrated": round(tone_log_loss(oof.tone_proba, y), 5),
+                                    "temperature": round(tone_log_loss(temper(oof.tone_proba, spec), y), 5)}}
+    if oof.evidence_tone is not None and oof.evidence_rows is not None and len(oof.evidence_tone):
         y_e = y[oof.evidence_rows]
         out["evidence"] = {"kind": "temperature", "scale": round(fit_temperature(oof.evidence_tone, y_e), 6)}
     return out
 
 
+@dataclass
+class OutOfFoldProbabilities:
+    """Out-of-fold probabilities of the original articles (short and headline views dropped), for
+    the label audit: ``topic`` (n, labels) per-label probabilities as the saved model reports them
+    (the label's calibration map on the threshold-folded decision value; ``calibration.method =
+    "none"``: its logistic), ``topic_threshold`` each label's threshold on the same scale, ``tone``
+    (n, tones) in ``tone_labels`` order (temperature-scaled unless method none)."""
+
+    topic: np.ndarray
+    topic_threshold: np.ndarray
+    tone: np.ndarray | None
+    tone_labels: list[str]
+    thresholds: dict[str, dict[str, Any]]
+
+
+def out_of_fold_probabilities(
+    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config
+) -> OutOfFoldProbabilities:
+    """One cross-validation, as training runs it (views included, grouped with their article),
+    giving out-of-fold probabilities for both tasks and the thresholds and maps fitted on them."""
+    from threadpoolctl import threadpool_limits
+
+    from artclf.calibration import binary_probability, temper
+
+    labels = list(config.labels.topics)
+    n = len(texts)
+    groups = None
+    tone_rows: list[bool] | None = None
+    augmenters = make_augmenters(config.augment)
+    if augmenters:
+        texts, topic_sets, tones, groups, tone_rows = augment_with_sources(texts, topic_sets, tones, augmenters)
+    Y = topic_matrix(topic_sets, labels)
+    with threadpool_limits(limits=1, user_api="blas"):
+        oof = cross_validate(texts, Y, labels, config, groups, list(tones) if config.labels.tone else None, tone_rows=tone_rows)
+    thresholds = thresholds_from_oof(oof, Y, labels, config)
+    assert oof.topic_decision is not None
+    topic = np.zeros((n, len(labels)))
+    for j, label in enumerate(labels):
+        t = thresholds[label]
+        topic[:, j] = binary_probability(oof.topic_decision[:n, j] - t.pop("_decision_exact"), t["calibration"])
+        t.pop("_evidence_map", None)
+    tone = None
+    if oof.tone_proba is not None:
+        tone_map = calibrate_tone(oof, tones, config, tone_rows)
+        tone = temper(oof.tone_proba[:n], tone_map)
+    return OutOfFoldProbabilities(
+        topic=topic,
+        topic_threshold=np.array([thresholds[label]["calibration"]["threshold"] for label in labels], dtype=float),
+        tone=tone,
+        tone_labels=oof.tone_labels,
+        thresholds=thresholds,
+    )
+
+
 def fit_models(
     texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> FittedModels:
     """Fit the configured pipelines on the training split (texts, topic label lists, tone names).
 
@@ -343,11 +420,11 @@ def fit_models(
     # These sparse linear fits gain nothing from threaded BLAS, and on a busy machine its spinning
     # threads made one tone fit take 5.7 s instead of 0.06 s (measured on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_models(texts, topic_sets, tones, config, progress or _silent)
+        return _fit_models(texts, topic_sets, tones, config, progress)
 
 
 def _fit_models(
-    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config, progress: Progress
+    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config, progress: ProgressCallback | None
 ) -> FittedModels:
     labels = list(config.labels.topics)
     if len(texts) < 4:
@@ -364,7 +441,7 @@ def _fit_models(
         timings["augmented_views"] = len(texts) - len(originals)
 
     start = time.perf_counter()
-    progress("featurize", f"TF-IDF on {len(originals)} training articles" + (f" (+{len(texts) - len(originals)} short views)" if len(texts) != len(originals) else ""))
+    emit(progress, "featurize", message=f"TF-IDF on {len(originals)} training articles" + (f" (+{len(texts) - len(originals)} short views)" if len(texts) != len(originals) else ""))
     vectorizer = build_vectorizer(config.features)
     try:
         # Vocabulary and IDF come from the articles themselves; a short view is not a new document.
@@ -396,7 +473,7 @@ def _fit_models(
             raise ArtclfError('topic.mode = "multiclass" needs exactly one topic per training article and at least '
                               f"two topics among them (found: {', '.join(sorted(set(categories) - {''})) or 'none'})")
         start = time.perf_counter()
-        progress("fit", f"topic model (multiclass, {len(set(categories))} topics)")
+        emit(progress, "fit", message=f"topic model (multiclass, {len(set(categories))} topics)")
         topic_clf = make_topic_classifier(config.topic, config.train.seed).fit(X, categories)
         timings["fit_topic_s"] = round(time.perf_counter() - start, 3)
         topic = Pipeline([("tfidf", vectorizer), ("clf", topic_clf)])
@@ -405,16 +482,16 @@ def _fit_models(
         start = time.perf_counter()
         if config.topic.thresholds == "tuned" or config.calibration.method != "none":
             if oof is None:
-                oof = out_of_fold_scores(texts, Y, labels, list(tones) if want_tone_oof else None, config, groups, progress,
-                                         tone_rows)
-            thresholds = calibrate_topics(oof, Y, labels, config)
+                oof = cross_validate(texts, Y, labels, config, groups, list(tones) if want_tone_oof else None, progress,
+                                     tone_rows, wants_evidence(config))
+            thresholds = thresholds_from_oof(oof, Y, labels, config)
         else:
             thresholds = {label: {"decision": 0.0, "probability": 0.5, "oof_f1": None, "fold_thresholds": [], "fold_std": None,
                                   "folds": 0, "calibration": {"kind": "platt", "a": 1.0, "b": 0.0, "threshold": 0.5},
                                   "_decision_exact": 0.0} for label in labels}
         timings["tune_thresholds_s"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
-        progress("fit", f"topic model ({len(labels)} labels)")
+        emit(progress, "fit", message=f"topic model ({len(labels)} labels)")
         with _quiet_constant_labels():
             topic_clf = OneVsRestClassifier(make_topic_classifier(config.topic, config.train.seed)).fit(X, Y)
         for estimator, label in zip(topic_clf.estimators_, labels):
@@ -443,7 +520,7 @@ def _fit_models(
     tone = None
     if config.labels.tone:
         start = time.perf_counter()
-        progress("fit", f"tone model ({config.tone.classifier})")
+        emit(progress, "fit", message=f"tone model ({config.tone.classifier})")
         if tone_rows is not None and not all(tone_rows):
             keep = np.flatnonzero(tone_rows)
             tone_clf = fit_tone_classifier(config.tone, config.train.seed, X[keep], [tones[i] for i in keep])
@@ -456,8 +533,8 @@ def _fit_models(
         tone = Pipeline([("tfidf", vectorizer), ("clf", tone_clf)])
         if want_tone_oof:
             start = time.perf_counter()
-            if oof is None or oof.tone is None:
-                oof = out_of_fold_scores(texts, None, labels, list(tones), config, groups, progress, tone_rows)
+            if oof is None or oof.tone_proba is None:
+                oof = cross_validate(texts, None, labels, config, groups, list(tones), progress, tone_rows, wants_evidence(config))
             tone_map = calibrate_tone(oof, tones, config, tone_rows)
             if tone_map is not None:
                 low_tone = tone_map.pop("evidence", None)

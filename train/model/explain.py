@@ -145,3 +145,18 @@ class Explainer:
                 names = self._names("tone", texts[i]) if weights else None
                 explanations[i]["tone"] = {tone: _top(X[i], weights[tone], names, top) if weights else []}
         return [r | {"explanation": e} for r, e in zip(results, explanations)]
+
+    def evidence(self, text: str, task: str, label: str, top: int = 5, toward: bool = True) -> list[dict[str, Any]]:
+        """The ``top`` n-grams of ``text`` that push ``label`` of ``task`` ("topic" or "tone")
+        most, up (``toward``) or down (against it), whether or not the label is predicted: what a
+        reviewer reads to judge a suggested label change."""
+        featurizer = self._parts(task)[0]
+        row = featurizer.transform([text]).tocsr()[0]
+        if task == "topic":
+            weights = self._topic_weights().get(label)
+        else:
+            tone_weights = self._tone_weights()
+            weights = None if tone_weights is None else tone_weights.get(label)
+        if weights is None:
+            return []
+        return _top(row, weights if toward else -weights, self._names(task, text), top)

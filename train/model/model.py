@@ -79,11 +79,11 @@ class ArticleModel:
         self.topic_thresholds: list[float] = [float(m["threshold"]) for m in self.topic_maps] or [0.5] * len(self.topic_labels)
         self.tone_map: dict[str, Any] | None = (check_tone(calibration["tone"], "tone calibration")
                                                 if tone is not None and calibration.get("tone") else None)
-        self.evidence: dict[str, Any] | None = None
+        self.evidence_maps: dict[str, Any] | None = None
         self._words: tuple[Any, Any] | None = None
         if calibration.get("evidence"):
-            self.evidence = check_evidence(calibration["evidence"], self.topic_labels, "calibration evidence")
-            self._stop_words = frozenset(self.evidence["stop_words"])
+            self.evidence_maps = check_evidence(calibration["evidence"], self.topic_labels, "calibration evidence")
+            self._stop_words = frozenset(self.evidence_maps["stop_words"])
             self._words = _words_branch(topic if topic is not None else tone)
         # Both pipelines were fitted with one vectorizer: transform once, not twice.
         self._shared = bool(manifest.get("shared_vectorizer")) and topic is not None and tone is not None
@@ -97,10 +97,10 @@ class ArticleModel:
     def low_evidence(self, texts: Sequence[str]) -> np.ndarray | None:
         """Which texts hold too little evidence for the full-text maps (see
         ``artclf.calibration``), or None when the model has no low-evidence maps."""
-        if self.evidence is None or self._words is None:
+        if self.evidence_maps is None or self._words is None:
             return None
         analyze, vocabulary = self._words
-        return np.array([evidence_terms(analyze(t), vocabulary, self._stop_words) < self.evidence["min_terms"] for t in texts], dtype=bool)
+        return np.array([evidence_terms(analyze(t), vocabulary, self._stop_words) < self.evidence_maps["min_terms"] for t in texts], dtype=bool)
 
     def topic_scores(self, X: Any, low: np.ndarray | None = None) -> np.ndarray:
         """Threshold-adjusted per-label scores from a fitted OneVsRest classifier (or pipeline);
@@ -128,7 +128,7 @@ class ArticleModel:
 
     def _label_probability(self, d: np.ndarray, j: int, low: np.ndarray | None) -> np.ndarray:
         p = binary_probability(d, self.topic_maps[j])
-        low_map = (self.evidence or {}).get("topic", {}).get(self.topic_labels[j]) if low is not None else None
+        low_map = (self.evidence_maps or {}).get("topic", {}).get(self.topic_labels[j]) if low is not None else None
         if low_map is not None and low.any():
             p[low] = binary_probability(d[low], low_map)
         return p
@@ -142,7 +142,7 @@ class ArticleModel:
 
     def calibrate_tone(self, p: np.ndarray, low: np.ndarray | None = None) -> np.ndarray:
         out = temper(p, self.tone_map)
-        low_map = (self.evidence or {}).get("tone") if low is not None else None
+        low_map = (self.evidence_maps or {}).get("tone") if low is not None else None
         if low_map is not None and low.any():
             out[low] = temper(p[low], low_map)
         return out
@@ -230,6 +230,15 @@ class ArticleModel:
         explained = self._with_empties(texts, lambda t: self._explainer.explain(t, top))
         return [r | {"explanation": {}} if "explanation" not in r else r for r in explained]
 
+    def evidence(self, text: str, task: str, label: str, top: int = 5, toward: bool = True) -> list[dict[str, Any]]:
+        """The n-grams of ``text`` pushing ``label`` ("topic" or "tone" ``task``) up, or down with
+        ``toward=False``, predicted or not: {"ngram", "weight"}, strongest first."""
+        from train.model.explain import Explainer
+
+        if self._explainer is None:
+            self._explainer = Explainer(self)
+        return self._explainer.evidence(text, task, label, top, toward)
+
     def raw_scores(self, texts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
         """Unrounded scores per text, as the load-time canary check compares them."""
         texts = list(texts)
@@ -260,7 +269,7 @@ class _FastPath:
 
     @classmethod
     def build(cls, model: ArticleModel) -> "_FastPath | None":
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression, SGDClassifier
 
         from train.model.scoring import fast_decision, fast_featurizer
 
@@ -276,7 +285,10 @@ class _FastPath:
             return None
         def kind(pipeline: Any) -> str:
             clf = pipeline[-1] if pipeline is not None else None
-            return "sigmoid" if isinstance(clf, LogisticRegression) and len(clf.classes_) == 2 else "softmax"
+            if isinstance(clf, SGDClassifier) and len(clf.classes_) > 2:
+                # scikit-learn's SGD predict_proba: one-vs-rest sigmoids, normalised to sum to one.
+                return "ovr"
+            return "sigmoid" if isinstance(clf, (LogisticRegression, SGDClassifier)) and len(clf.classes_) == 2 else "softmax"
 
         fast = cls(model, featurize, topic, tone, kind(model.tone_pipeline),
                    kind(model.topic_pipeline) if model.topic_mode == "multiclass" else "multilabel")
@@ -308,6 +320,9 @@ def _fast_class_scores(d: np.ndarray, kind: str, columns: list[int]) -> np.ndarr
     if kind == "sigmoid":
         p = _sigmoid(d[:, 0])
         scores = np.column_stack([1 - p, p])
+    elif kind == "ovr":
+        p = _sigmoid(d)
+        scores = p / p.sum(axis=1, keepdims=True)
     else:
         scores = _softmax(d if d.shape[1] > 1 else np.column_stack([-d[:, 0], d[:, 0]]))
     return scores[:, columns]

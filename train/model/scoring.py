@@ -97,11 +97,11 @@ def _tfidf(sublinear: bool, idf: np.ndarray | None, norm: str | None) -> Callabl
 def fast_decision(classifier: Any) -> Decision | None:
     """features -> decision values, shape (n, k), equal to the classifier's ``decision_function``
     (one column per one-vs-rest label; one column for a binary model), or None if unsupported."""
-    from sklearn.linear_model import LogisticRegression, RidgeClassifier
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.svm import LinearSVC
 
-    linear = (LogisticRegression, LinearSVC, RidgeClassifier)
+    linear = (LogisticRegression, LinearSVC, RidgeClassifier, SGDClassifier)
     if isinstance(classifier, OneVsRestClassifier):
         estimators = getattr(classifier, "estimators_", [])
         if not estimators or not all(isinstance(e, linear) for e in estimators):

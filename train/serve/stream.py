@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Sequence, Union
 
 __all__ = [
-    "BATCH", "DELAY", "BadRecord", "file_text", "parse_record", "predict_stream", "split_model_arg",
+    "BATCH", "DELAY", "BadRecord", "RecordError", "check_record", "file_text", "json_refusal", "parse_record", "predict_stream", "split_model_arg",
     "stdin_records", "timed_batches",
 ]
 
@@ -121,10 +121,42 @@ def _encodable(text: str) -> bool:
     return True
 
 
+class RecordError(ValueError):
+    """A parsed record that cannot be classified: the field at fault and what is wrong with it."""
+
+    def __init__(self, field: str, message: str, record_id: Any = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.id = record_id
+
+
+def check_record(obj: Any) -> tuple[Any, str]:
+    """(id, text) of a decoded record ``{"id"?, "title"?, "text"}``; a :class:`RecordError`
+    naming the field otherwise. Shared by JSONL streams and the HTTP server."""
+    from artclf.text import article_text
+
+    if not isinstance(obj, dict):
+        raise RecordError("", f'expected a JSON object with a "text" string, got {_json_type(obj)}')
+    record_id = obj.get("id")
+    if record_id is not None and not _valid_id(record_id):
+        raise RecordError("id", f"'id' must be a string or a number, got {_json_type(record_id)}")
+    text, title = obj.get("text"), obj.get("title")
+    if text is None:
+        raise RecordError("text", 'missing "text"; every record needs a "text" string (it may be empty)', record_id)
+    if not isinstance(text, str):
+        raise RecordError("text", f"'text' must be a string, got {_json_type(text)}", record_id)
+    if title is not None and not isinstance(title, str):
+        raise RecordError("title", f"'title' must be a string, got {_json_type(title)}", record_id)
+    if not _encodable(text) or (title and not _encodable(title)):
+        raise RecordError("text" if not _encodable(text) else "title",
+                          "text holds a lone surrogate escape (\\ud800-\\udfff); send valid Unicode", record_id)
+    return record_id, article_text(title, text)
+
+
 def parse_record(raw: bytes | str, number: int, source: str = "stdin") -> Item:
     """(id, text) for one JSONL line ``{"id"?, "title"?, "text"}``, or a BadRecord saying why not.
     ``raw`` is the line as read (bytes are decoded here, so one undecodable line spoils only itself)."""
-    from artclf.text import article_text
 
     def bad(error: str, record_id: Any = None) -> BadRecord:
         return BadRecord(source, number, error, record_id)
@@ -141,25 +173,17 @@ def parse_record(raw: bytes | str, number: int, source: str = "stdin") -> Item:
     except json.JSONDecodeError as exc:
         return bad(f"malformed JSON ({exc.msg} at column {exc.colno}); fix or remove the line")
     except (ValueError, RecursionError) as exc:
-        # Valid JSON that Python refuses: an integer over 4300 digits, nesting too deep.
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        reason = reason.split("; use sys.")[0]  # Python's own advice is not the user's to follow
-        return bad(f"unreadable JSON ({reason}); fix the record")
-    if not isinstance(obj, dict):
-        return bad(f'expected a JSON object with a "text" string, got {_json_type(obj)}')
-    record_id = obj.get("id")
-    if record_id is not None and not _valid_id(record_id):
-        return bad(f"'id' must be a string or a number, got {_json_type(record_id)}")
-    text, title = obj.get("text"), obj.get("title")
-    if text is None:
-        return bad('missing "text"; every record needs a "text" string (it may be empty)', record_id)
-    if not isinstance(text, str):
-        return bad(f"'text' must be a string, got {_json_type(text)}", record_id)
-    if title is not None and not isinstance(title, str):
-        return bad(f"'title' must be a string, got {_json_type(title)}", record_id)
-    if not _encodable(text) or (title and not _encodable(title)):
-        return bad("text holds a lone surrogate escape (\\ud800-\\udfff); send valid Unicode", record_id)
-    return record_id, article_text(title, text)
+        return bad(f"unreadable JSON ({json_refusal(exc)}); fix the record")
+    try:
+        return check_record(obj)
+    except RecordError as exc:
+        return bad(exc.message, exc.id)
+
+
+def json_refusal(exc: BaseException) -> str:
+    """Why valid JSON was refused by Python (an integer over 4300 digits, nesting too deep), in one line."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return reason.split("; use sys.")[0]  # Python's own advice is not the user's to follow
 
 
 def _json_type(value: Any) -> str:

@@ -174,11 +174,12 @@ def render(manifest: dict[str, Any]) -> str:
         f"Saved with scikit-learn {libs.get('scikit-learn', '?')}, numpy {libs.get('numpy', '?')}, "
         f"scipy {libs.get('scipy', '?')}.",
         "",
-        "With artclf installed (checks hashes, library versions and canary predictions; never unpickles "
-        "unless given `trust_pickle=True`; `public_key=` also verifies the signature):",
+        "With the artclf runtime (`artclf`, numpy only; checks hashes, the numpy version and canary predictions; "
+        "never unpickles; `public_key=` also verifies the signature; a version without portable files loads with "
+        "scikit-learn through `train.store.load.load_model`):",
         "",
         "```python",
-        "from train import load_model",
+        "from artclf import load_model",
         f'model = load_model("{version}", models_dir="models")',
         'model.predict(["Your article text"])',
         'model.explain("Your article text")',

@@ -239,14 +239,15 @@ def _topic_head(clf: Any, labels: Sequence[str], n_features: int, files: dict[st
             "intercept_file": "topic.intercept.npy", "constant_scores": constant}
 
 
-def _tone_head(clf: Any, labels: Sequence[str], n_features: int, files: dict[str, bytes]) -> dict[str, Any]:
+def _class_head(task: str, clf: Any, labels: Sequence[str], n_features: int, files: dict[str, bytes]) -> dict[str, Any]:
+    """A one-class-per-text head: tone, or the topic in multiclass mode."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.naive_bayes import ComplementNB
     from sklearn.svm import LinearSVC
 
     classes = [str(c) for c in clf.classes_]
     if len(classes) < 2 or len(set(classes)) != len(classes):
-        raise PortableUnsupported("tone: fewer than two distinct classes")
+        raise PortableUnsupported(f"{task}: fewer than two distinct classes")
     # ArticleModel's report order: configured labels first, then any other class.
     configured = [t for t in labels if t in classes]
     report = configured + [c for c in classes if c not in configured]
@@ -257,16 +258,17 @@ def _tone_head(clf: Any, labels: Sequence[str], n_features: int, files: dict[str
         rows, intercept = [clf.coef_], _intercept(clf, np.shape(clf.coef_)[0])
         binary = len(classes) == 2
         if binary != (np.shape(clf.coef_)[0] == 1):
-            raise PortableUnsupported(f"tone: coef_ has {np.shape(clf.coef_)[0]} rows for {len(classes)} classes")
+            raise PortableUnsupported(f"{task}: coef_ has {np.shape(clf.coef_)[0]} rows for {len(classes)} classes")
         if binary:
             link = "logistic_binary" if type(clf) is LogisticRegression else "softmax_binary"
         else:
             link = "softmax"
     else:
-        raise PortableUnsupported(f"tone classifier {type(clf).__name__} is not LogisticRegression, LinearSVC or ComplementNB")
-    coef = _coef_files("tone", rows, n_features, files)
-    files["tone.intercept.npy"] = _npy(intercept)
-    return {"classes": classes, "labels": report, "link": link, "coef": coef, "intercept_file": "tone.intercept.npy"}
+        raise PortableUnsupported(f"{task} classifier {type(clf).__name__} is not LogisticRegression, LinearSVC or ComplementNB")
+    coef = _coef_files(task, rows, n_features, files)
+    files[f"{task}.intercept.npy"] = _npy(intercept)
+    head = {"classes": classes, "labels": report, "link": link, "coef": coef, "intercept_file": f"{task}.intercept.npy"}
+    return {"mode": "multiclass", **head} if task == "topic" else head
 
 
 def _split(pipeline: Any, task: str) -> tuple[Any, Any]:
@@ -280,15 +282,23 @@ def _split(pipeline: Any, task: str) -> tuple[Any, Any]:
 
 
 def export_portable(topic_pipeline: Any | None, tone_pipeline: Any | None,
-                    topic_labels: Sequence[str], tone_labels: Sequence[str],
+                    topic_labels: Sequence[str], tone_labels: Sequence[str], topic_mode: str = "multilabel",
                     calibration: Mapping[str, Any] | None = None) -> dict[str, bytes]:
     """{file name: bytes} of the portable model, or PortableUnsupported(reason). ``calibration``
-    is the manifest's record (``artclf.calibration``); its maps travel in ``portable.json``."""
+    is the manifest's record (``artclf.calibration``); its maps travel in ``portable.json``
+    (multi-label topic heads and tone only: a multiclass topic head is not calibrated).
+
+    Written in the lowest format version that expresses the model: 2 for a multiclass topic head
+    or calibration maps (which version 2 added), else 1, so that older readers keep reading every
+    other model."""
     if topic_pipeline is None and tone_pipeline is None:
         raise PortableUnsupported("no pipeline to export")
+    if topic_mode not in ("multilabel", "multiclass"):
+        raise PortableUnsupported(f"topic mode {topic_mode!r}")
     featurizers = {}
     files: dict[str, bytes] = {}
-    spec: dict[str, Any] = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+    version = FORMAT_VERSION if topic_mode == "multiclass" and topic_pipeline is not None else 1
+    spec: dict[str, Any] = {"format": FORMAT_NAME, "format_version": version,
                             # The Unicode tables behind lower(), NFKD, \w and \s: a reader on other tables may tokenize differently.
                             "unicode_version": unicodedata.unidata_version}
     for task, pipeline in (("topic", topic_pipeline), ("tone", tone_pipeline)):
@@ -302,21 +312,33 @@ def export_portable(topic_pipeline: Any | None, tone_pipeline: Any | None,
         if _features(featurizers["tone"][0], other) != spec["features"] or any(other[k] != files[k] for k in other):
             raise PortableUnsupported("topic and tone pipelines use different featurizers")
     n = spec["features"]["n_features"]
-    spec["topic"] = _topic_head(featurizers["topic"][1], topic_labels, n, files) if "topic" in featurizers else None
-    spec["tone"] = _tone_head(featurizers["tone"][1], tone_labels, n, files) if "tone" in featurizers else None
+    spec["topic"] = None
+    if "topic" in featurizers:
+        head = _class_head if topic_mode == "multiclass" else (lambda task, *rest: _topic_head(*rest))
+        spec["topic"] = head("topic", featurizers["topic"][1], topic_labels, n, files)
+    spec["tone"] = _class_head("tone", featurizers["tone"][1], tone_labels, n, files) if "tone" in featurizers else None
     if calibration:
-        from artclf.calibration import topic_maps
+        from artclf.calibration import IDENTITY, topic_maps
 
-        if spec["topic"] is not None:
-            spec["topic"]["calibration"] = topic_maps(calibration, spec["topic"]["labels"])
+        multilabel = spec["topic"] is not None and topic_mode != "multiclass"
+        maps = topic_maps(calibration, spec["topic"]["labels"]) if multilabel else []
+        # Identity maps everywhere (calibration.method = "none") say nothing: left out, so version 1.
+        if any(m != IDENTITY for m in maps):
+            spec["topic"]["calibration"] = maps
         if spec["tone"] is not None and calibration.get("tone"):
             spec["tone"]["calibration"] = {"kind": "temperature", "scale": float(calibration["tone"]["scale"])}
         evidence = calibration.get("evidence")
         if evidence:
-            spec["evidence"] = {"min_terms": int(evidence["min_terms"]), "stop_words": list(evidence["stop_words"]),
-                                "topic": {k: v for k, v in (evidence.get("topic") or {}).items() if spec["topic"] is not None}}
-            if spec["tone"] is not None and evidence.get("tone"):
-                spec["evidence"]["tone"] = {"kind": "temperature", "scale": float(evidence["tone"]["scale"])}
+            low_topic = {k: v for k, v in (evidence.get("topic") or {}).items() if multilabel}
+            low_tone = evidence.get("tone") if spec["tone"] is not None else None
+            if low_topic or low_tone:
+                spec["evidence"] = {"min_terms": int(evidence["min_terms"]), "stop_words": list(evidence["stop_words"]),
+                                    "topic": low_topic}
+                if low_tone:
+                    spec["evidence"]["tone"] = {"kind": "temperature", "scale": float(low_tone["scale"])}
+    calibrated = bool((spec["topic"] or {}).get("calibration") or (spec["tone"] or {}).get("calibration") or spec.get("evidence"))
+    if calibrated:
+        spec["format_version"] = FORMAT_VERSION
     files[MANIFEST_NAME] = json.dumps(spec, indent=1, ensure_ascii=False).encode("utf-8")
     return files
 
@@ -326,7 +348,7 @@ def _labels(results: Sequence[dict[str, Any]]) -> list[Any]:
 
 
 def check_parity(portable_files: Mapping[str, bytes], topic_pipeline: Any | None, tone_pipeline: Any | None,
-                 texts: Sequence[str], tol: float = 1e-6) -> dict[str, Any]:
+                 texts: Sequence[str], tol: float = 1e-6, topic_mode: str = "multilabel") -> dict[str, Any]:
     """Score ``texts`` with the numpy runtime and with the pipelines (as ArticleModel._pipeline_scores
     does); {"max_abs_diff", "labels_identical", "n"}, or PortableUnsupported when they differ."""
     from train.model.model import ArticleModel
@@ -337,6 +359,7 @@ def check_parity(portable_files: Mapping[str, bytes], topic_pipeline: Any | None
     manifest = {
         "labels": {"topics": list(portable.topic_labels), "tone": list(spec["tone"]["labels"]) if spec.get("tone") else []},
         "shared_vectorizer": topic_pipeline is not None and tone_pipeline is not None and topic_pipeline[:-1][0] is tone_pipeline[:-1][0],
+        "topic_mode": topic_mode,
         # The reference applies the calibration the portable files carry, from its own code.
         "calibration": {
             "topic": dict(zip(portable.topic_labels, (spec.get("topic") or {}).get("calibration") or [])),
@@ -392,7 +415,7 @@ def _steepest(spec: Mapping[str, Any]) -> dict[str, float]:
 
 def portable_version_files(
     topic_pipeline: Any | None, tone_pipeline: Any | None, topic_labels: Sequence[str], tone_labels: Sequence[str],
-    parity_texts: Sequence[str], calibration: Mapping[str, Any] | None = None,
+    parity_texts: Sequence[str], topic_mode: str = "multilabel", calibration: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The portable files of a version and the manifest's ``portable`` record.
 
@@ -401,15 +424,15 @@ def portable_version_files(
     `models show` and the runtime's refusal can name the reason.
     """
     try:
-        files = export_portable(topic_pipeline, tone_pipeline, topic_labels, tone_labels, calibration)
-        parity = check_parity(files, topic_pipeline, tone_pipeline, parity_texts)
+        files = export_portable(topic_pipeline, tone_pipeline, topic_labels, tone_labels, topic_mode, calibration)
+        parity = check_parity(files, topic_pipeline, tone_pipeline, parity_texts, topic_mode=topic_mode)
     except PortableUnsupported as exc:
         return {}, {"available": False, "reason": exc.reason}
     spec = json.loads(files[MANIFEST_NAME])
     return files, {
         "available": True,
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": spec["format_version"],
         "unicode_version": spec.get("unicode_version"),
         "files": sorted(files),
         "parity": parity,

@@ -44,7 +44,8 @@ def describe_fit(
         "thresholds": fitted.thresholds,
         "shared_vectorizer": fitted.shares_vectorizer,
         "topic_scores": (TOPIC_SCORES_MULTICLASS if config.topic.mode == "multiclass" else
-                         TOPIC_SCORES_UNCALIBRATED if config.calibration.method == "none" else TOPIC_SCORES),
+                         TOPIC_SCORES_UNCALIBRATED if fitted.calibration.get("method", config.calibration.method) == "none"
+                         else TOPIC_SCORES),
         "calibration": fitted.calibration,
     }
     if provenance:
