@@ -16,10 +16,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from artclf.errors import ModelIntegrityError
+from artclf.outputs import answers_from_scores
 
 from artclf._analyzer import Analyzer, hashed_index
 from artclf.calibration import (IDENTITY, CalibrationError, binary_probability, check_binary, check_evidence, check_tone,
-                                evidence_terms, never_every_label, temper)
+                                evidence_terms, temper)
 from artclf._format_version import FORMAT_NAME, SUPPORTED_VERSIONS
 
 __all__ = ["PortableFormatError", "PortableModel", "read_npy", "MANIFEST_NAME"]
@@ -436,29 +437,9 @@ class PortableModel:
 
     def _classify_from(self, topic: np.ndarray | None, tone: np.ndarray | None, n: int,
                        low: np.ndarray | None = None) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = [{} for _ in range(n)]
-        multiclass = self.topic_mode == "multiclass"
-        if topic is not None:
-            for i, (row, s) in enumerate(zip(out, topic)):
-                if multiclass:
-                    # Exactly one topic: "topic", and "topics" as a one-element list (as ArticleModel).
-                    row["topic"] = self.topic_labels[int(np.argmax(s))]
-                    row["topics"] = [row["topic"]]
-                else:
-                    on = [bool(p >= t) for p, t in zip(s, self.topic_thresholds)]
-                    if low is not None and low[i]:
-                        on = never_every_label(on, s, self.topic_thresholds)
-                    row["topics"] = [label for label, keep in zip(self.topic_labels, on) if keep]
-                row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, s)}
-        if tone is not None:
-            for row, s in zip(out, tone):
-                row["tone"] = self.tone_labels[int(np.argmax(s))]
-                row["tone_scores"] = {label: round(float(p), 4) for label, p in zip(self.tone_labels, s)}
-        if low is not None:
-            for row, flag in zip(out, low):
-                if flag:
-                    row["low_evidence"] = True
-        return out
+        return answers_from_scores(topic, tone, topic_labels=self.topic_labels, tone_labels=self.tone_labels,
+                                   topic_thresholds=self.topic_thresholds, multiclass=self.topic_mode == "multiclass",
+                                   n=n, low=low)
 
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """{"topics", "topic_scores", "tone", "tone_scores"} per text (scores rounded to 4 places)."""

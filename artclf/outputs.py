@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 
 from artclf.text import is_blank
 
-__all__ = ["PREDICT_KEYS", "PROBA_KEYS", "UNCERTAIN", "abstain", "answer_with_empties", "check_min_confidence", "empty_result", "pick"]
+__all__ = ["PREDICT_KEYS", "answers_from_scores", "PROBA_KEYS", "UNCERTAIN", "abstain", "answer_with_empties", "check_min_confidence", "empty_result", "pick"]
 
 PREDICT_KEYS = ("topics", "topic", "tone", "uncertain", "low_evidence", "empty")
 # What a label or the tone becomes when the model is not confident enough to decide it.
@@ -81,4 +81,39 @@ def abstain(result: dict[str, Any], min_confidence: float | None) -> dict[str, A
     tone = result.get("tone")
     if tone is not None and result.get("tone_scores", {}).get(tone, 0.0) < min_confidence:
         out["tone"] = UNCERTAIN
+    return out
+
+
+def answers_from_scores(
+    topic: Any, tone: Any, *, topic_labels: Sequence[str], tone_labels: Sequence[str],
+    topic_thresholds: Sequence[float], multiclass: bool, n: int, low: Any = None,
+) -> list[dict[str, Any]]:
+    """Per text, labels and rounded scores from score arrays: the one answer shape both runtimes
+    give. A multiclass topic head gives "topic" and a one-element "topics"; a multi-label head
+    predicts each label at or above its threshold, and a low-evidence text (``low``) never gets
+    every label at once."""
+    import numpy as np
+
+    from artclf.calibration import never_every_label
+
+    out: list[dict[str, Any]] = [{} for _ in range(n)]
+    if topic is not None:
+        for i, (row, scores) in enumerate(zip(out, topic)):
+            if multiclass:
+                row["topic"] = topic_labels[int(np.argmax(scores))]
+                row["topics"] = [row["topic"]]
+            else:
+                on = [bool(p >= t) for p, t in zip(scores, topic_thresholds)]
+                if low is not None and low[i]:
+                    on = never_every_label(on, scores, topic_thresholds)
+                row["topics"] = [label for label, keep in zip(topic_labels, on) if keep]
+            row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(topic_labels, scores)}
+    if tone is not None:
+        for row, scores in zip(out, tone):
+            row["tone"] = tone_labels[int(np.argmax(scores))]
+            row["tone_scores"] = {label: round(float(p), 4) for label, p in zip(tone_labels, scores)}
+    if low is not None:
+        for row, flag in zip(out, low):
+            if flag:
+                row["low_evidence"] = True
     return out

@@ -367,6 +367,18 @@ class OutOfFoldProbabilities:
     thresholds: dict[str, dict[str, Any]]
 
 
+def training_rows(
+    texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config
+) -> tuple[Sequence[str], Sequence[Sequence[str]], Sequence[str], list[int] | None, list[bool] | None]:
+    """The rows a fit (and its cross-validation) trains on: the articles plus the views the
+    config's augmenters add, with each row's group (its article) and whether it trains tone;
+    groups and tone rows are None without augmentation."""
+    augmenters = make_augmenters(config.augment)
+    if not augmenters:
+        return texts, topic_sets, tones, None, None
+    return augment_with_sources(texts, topic_sets, tones, augmenters)
+
+
 def out_of_fold_probabilities(
     texts: Sequence[str], topic_sets: Sequence[Sequence[str]], tones: Sequence[str], config: Config
 ) -> OutOfFoldProbabilities:
@@ -378,11 +390,7 @@ def out_of_fold_probabilities(
 
     labels = list(config.labels.topics)
     n = len(texts)
-    groups = None
-    tone_rows: list[bool] | None = None
-    augmenters = make_augmenters(config.augment)
-    if augmenters:
-        texts, topic_sets, tones, groups, tone_rows = augment_with_sources(texts, topic_sets, tones, augmenters)
+    texts, topic_sets, tones, groups, tone_rows = training_rows(texts, topic_sets, tones, config)
     Y = topic_matrix(topic_sets, labels)
     with threadpool_limits(limits=1, user_api="blas"):
         oof = cross_validate(texts, Y, labels, config, groups, list(tones) if config.labels.tone else None, tone_rows=tone_rows)
@@ -433,11 +441,8 @@ def _fit_models(
         raise ArtclfError(f"the training split has only one tone ({tones[0]}); label more articles")
     timings: dict[str, Any] = {}
     originals = list(texts)
-    groups = None
-    tone_rows: list[bool] | None = None
-    augmenters = make_augmenters(config.augment)
-    if augmenters:
-        texts, topic_sets, tones, groups, tone_rows = augment_with_sources(texts, topic_sets, tones, augmenters)
+    texts, topic_sets, tones, groups, tone_rows = training_rows(texts, topic_sets, tones, config)
+    if groups is not None:
         timings["augmented_views"] = len(texts) - len(originals)
 
     start = time.perf_counter()

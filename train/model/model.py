@@ -18,8 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from artclf.calibration import (IDENTITY, binary_probability, check_binary, check_evidence, check_tone, evidence_terms,
-                                never_every_label, temper, topic_maps)
-from artclf.outputs import PREDICT_KEYS, PROBA_KEYS, abstain, answer_with_empties, check_min_confidence, empty_result, pick
+                                temper, topic_maps)
+from artclf.outputs import PREDICT_KEYS, PROBA_KEYS, abstain, answers_from_scores, answer_with_empties, check_min_confidence, empty_result, pick
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -185,28 +185,9 @@ class ArticleModel:
     def _classify(self, texts: list[str]) -> list[dict[str, Any]]:
         topic, tone = self.scores(texts)
         low = self.low_evidence(texts)
-        out: list[dict[str, Any]] = [{} for _ in texts]
-        if topic is not None:
-            for i, (row, scores) in enumerate(zip(out, topic)):
-                if self.topic_mode == "multiclass":
-                    # Exactly one topic: "topic", and "topics" as a one-element list (same shape as multilabel).
-                    row["topic"] = self.topic_labels[int(np.argmax(scores))]
-                    row["topics"] = [row["topic"]]
-                else:
-                    on = [bool(p >= t) for p, t in zip(scores, self.topic_thresholds)]
-                    if low is not None and low[i]:
-                        on = never_every_label(on, scores, self.topic_thresholds)
-                    row["topics"] = [label for label, keep in zip(self.topic_labels, on) if keep]
-                row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(self.topic_labels, scores)}
-        if tone is not None:
-            for row, scores in zip(out, tone):
-                row["tone"] = self.tone_labels[int(np.argmax(scores))]
-                row["tone_scores"] = {label: round(float(p), 4) for label, p in zip(self.tone_labels, scores)}
-        if low is not None:
-            for row, flag in zip(out, low):
-                if flag:
-                    row["low_evidence"] = True
-        return out
+        return answers_from_scores(topic, tone, topic_labels=self.topic_labels, tone_labels=self.tone_labels,
+                                   topic_thresholds=self.topic_thresholds, multiclass=self.topic_mode == "multiclass",
+                                   n=len(texts), low=low)
 
     def predict(self, texts: Sequence[str], min_confidence: float | None = None) -> list[dict[str, Any]]:
         """{"topics": [...], "tone": ...} per text (and "topic" in multiclass mode, "empty": True for
