@@ -592,16 +592,36 @@ def test_runtime_is_numpy_only_in_the_worker(models, tmp_path):
 
 
 def test_two_workers_serve_and_stop_together(models, tmp_path):
-    with serving("production", "--models-dir", models, "--workers", 2, cwd=tmp_path, log=tmp_path / "log") as srv:
-        pids = set()
-        for _ in range(40):  # bounded: new connections land on either worker
+    """Two granian workers: both answer, /metrics from either one counts the requests of both
+    (prometheus_client's multiprocess mode in a folder the server owns), and both stop on SIGTERM,
+    leaving no metrics folder behind."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {"TMPDIR": str(scratch), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "not-ours")}
+    with serving("production", "--models-dir", models, "--workers", 2, cwd=tmp_path, log=tmp_path / "log", env=env) as srv:
+        pids: set[int] = set()
+        for _ in range(200):  # bounded: each call is a new connection, landing on either worker
             status, _, body = srv.call("GET", "/healthz")
             assert status == 200
             pids.add(body["pid"])
-        assert srv.call("POST", "/v1/predict", {"text": TEXT})[2]["model_version"] == "v1"
+            if len(pids) == 2:
+                break
+        assert len(pids) == 2
+        assert [p.name for p in scratch.iterdir() if p.name.startswith("artclf-metrics-")]
+        sent = 12
+        for _ in range(sent):
+            assert srv.call("POST", "/v1/predict", {"text": TEXT})[2]["model_version"] == "v1"
+        key = '{endpoint="/v1/predict",method="POST",status="200"}'
+        answers = set()
+        for _ in range(6):  # several scrapes, on new connections: whichever worker answers, the same totals
+            answers.add((srv.metric("artclf_http_requests_total")[key], srv.metric("artclf_articles_total")['{endpoint="/v1/predict"}']))
+        assert answers == {(float(sent), float(sent))}
+        assert srv.metric("artclf_model_info") == {'{reference="production",version="v1"}': 1.0}
+        assert srv.metric("artclf_http_in_flight") == {"": 0.0}
     assert srv.proc.returncode is not None
     stopped = [x["pid"] for x in srv.log_lines() if x.get("event") == "stopped"]
     assert len(stopped) == 2 and pids <= set(stopped)
+    assert list(scratch.iterdir()) == [] and not (tmp_path / "not-ours").exists()
 
 
 def test_uvicorn_server_option(models, tmp_path):

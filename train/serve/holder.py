@@ -61,6 +61,7 @@ class ModelHolder:
     version_policy: str = "warn"
     interval: float = 2.0
     on_event: Callable[[str, dict[str, Any]], None] = lambda event, fields: None
+    on_check: Callable[[int], None] = lambda checks: None
     loader: Callable[..., Any] | None = None
     current: Served | None = None
     refused: Refusal | None = None
@@ -114,6 +115,7 @@ class ModelHolder:
 
         with self._lock:
             self.checks += 1
+            self.on_check(self.checks)
             old = self.current
             try:
                 path = resolve_ref(self.ref, self.models_dir)

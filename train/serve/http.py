@@ -20,11 +20,12 @@ import re
 import signal
 import sys
 import time
-import uuid
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
+
+import orjson
 
 __all__ = ["API_KEY_ENV", "BadRequest", "ServeSettings", "create_app", "parse_articles", "read_api_key"]
 
@@ -35,7 +36,7 @@ SETTINGS_ENV = "ARTCLF_SERVE_SETTINGS"
 INLINE_CHARS = 20_000
 SCORING = ("/v1/predict", "/v1/explain")
 OPEN = ("/healthz", "/readyz")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -117,14 +118,21 @@ class BadRequest(Exception):
 
 
 def _dumps(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return orjson.dumps(payload)
+    except TypeError:  # an id integer over 64 bits (the stdlib parser accepts them): stdlib writes it
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def parse_articles(raw: bytes, max_batch: int, max_text_chars: int, explain: bool = False
-                   ) -> tuple[list[tuple[Any, str]], bool, int]:
-    """([(id, text)], is_batch, top) from a request body, or a :class:`BadRequest` naming the field."""
-    from train.serve.openapi import MAX_TOP
-    from train.serve.stream import RecordError, check_record, json_refusal
+def _loads(raw: bytes) -> Any:
+    """The decoded body. orjson parses valid JSON several times faster than the stdlib; anything it
+    refuses (a BOM, NaN, integers over 64 bits, lone surrogate escapes, invalid UTF-8) goes through
+    the stdlib path, so what is accepted and every error message are the stdlib's."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    from train.serve.stream import json_refusal
 
     try:
         decoded = raw.decode("utf-8")
@@ -132,11 +140,20 @@ def parse_articles(raw: bytes, max_batch: int, max_text_chars: int, explain: boo
         raise BadRequest(400, "not_utf8", "body", f"the body is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset "
                                                   f"{exc.start}); send JSON encoded as UTF-8") from None
     try:
-        obj = json.loads(decoded.lstrip("\ufeff"))
+        return json.loads(decoded.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
         raise BadRequest(400, "malformed_json", "body", f"malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except (ValueError, RecursionError) as exc:
         raise BadRequest(400, "malformed_json", "body", f"unreadable JSON ({json_refusal(exc)})") from None
+
+
+def parse_articles(raw: bytes, max_batch: int, max_text_chars: int, explain: bool = False
+                   ) -> tuple[list[tuple[Any, str]], bool, int]:
+    """([(id, text)], is_batch, top) from a request body, or a :class:`BadRequest` naming the field."""
+    from train.serve.openapi import MAX_TOP
+    from train.serve.stream import RecordError, check_record
+
+    obj = _loads(raw)
     if not isinstance(obj, dict):
         raise BadRequest(422, "invalid", "body", 'expected a JSON object: one article {"id"?, "title"?, "text"} '
                                                  'or a batch {"articles": [...]}')
@@ -172,13 +189,31 @@ def parse_articles(raw: bytes, max_batch: int, max_text_chars: int, explain: boo
     return items, batch, top
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_dir() -> str | None:
+    """The folder prometheus_client's multiprocess mode shares between workers, when the server set one."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
 class Metrics:
-    """The Prometheus metrics of one app (its own registry, so several apps can live in one process)."""
+    """The Prometheus metrics of one app (its own registry, so several apps can live in one process).
+
+    With ``--workers N`` the server sets ``PROMETHEUS_MULTIPROC_DIR`` (a temporary folder it owns):
+    every worker then writes its values to files there and ``/metrics``, answered by whichever
+    worker, aggregates all of them (counters and histograms summed; gauges as their
+    ``multiprocess_mode`` says, over live workers)."""
 
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, values
 
         disable_created_metrics()  # the `_created` series double the output and no dashboard reads them
+        self.shared = multiprocess_dir()
+        if self.shared and values.ValueClass is values.MutexValue:
+            # prometheus_client picks its value store at import; it was imported before the
+            # server set the folder (a test, an embedding app), so pick again.
+            values.ValueClass = values.get_value_class()
         self.registry = registry = CollectorRegistry()
         self.requests = Counter("artclf_http_requests_total", "HTTP requests answered",
                                 ["endpoint", "method", "status"], registry=registry)
@@ -189,19 +224,60 @@ class Metrics:
         self.batch = Histogram("artclf_batch_size", "Articles per scoring request", ["endpoint"], registry=registry,
                                buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000))
         self.articles = Counter("artclf_articles_total", "Articles scored", ["endpoint"], registry=registry)
-        self.in_flight = Gauge("artclf_http_in_flight", "Scoring requests in progress", registry=registry)
+        self.in_flight = Gauge("artclf_http_in_flight", "Scoring requests in progress", registry=registry,
+                               multiprocess_mode="livesum")
         self.model = Gauge("artclf_model_info", "The model version being served (value 1)",
-                           ["version", "reference"], registry=registry)
+                           ["version", "reference"], registry=registry, multiprocess_mode="livemax")
         self.swaps = Counter("artclf_model_swaps_total", "Model versions swapped in while serving", registry=registry)
         self.refusals = Counter("artclf_model_refusals_total", "Model versions refused by their checks", registry=registry)
         self.refused = Gauge("artclf_model_refused_info", "The last refused version (value 1) while it is the "
-                             "reference's target", ["version"], registry=registry)
-        self.checks = Gauge("artclf_model_checks", "Checks of the model reference since start", registry=registry)
+                             "reference's target", ["version"], registry=registry, multiprocess_mode="livemax")
+        self.checks = Gauge("artclf_model_checks", "Checks of the model reference since start (summed over workers)",
+                            registry=registry, multiprocess_mode="livesum")
+        self._render_registry = registry
+        if self.shared:
+            from prometheus_client import multiprocess
+
+            self._render_registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(self._render_registry, path=self.shared)
+        # Label lookups cost more than the increments they lead to: each labelled child is
+        # looked up once and kept (the label values are bounded: our routes, methods, statuses).
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._info: dict[Any, tuple[str, ...] | None] = {}
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = metric.labels(*labels)
+            if len(self._children) < 4096:  # a client inventing methods cannot grow it without bound
+                self._children[key] = found
+        return found
+
+    def set_info(self, gauge: Any, labels: tuple[str, ...] | None) -> None:
+        """Make ``labels`` the one series of info gauge ``gauge`` at 1 (none when ``labels`` is None).
+        Multiprocess mode cannot remove a series, so there the previous one is set to 0."""
+        previous = self._info.get(id(gauge))
+        if self.shared:
+            if previous is not None and previous != labels:
+                gauge.labels(*previous).set(0)
+        else:
+            gauge.clear()
+        if labels is not None:
+            gauge.labels(*labels).set(1)
+        self._info[id(gauge)] = labels
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest
 
-        return generate_latest(self.registry)
+        return generate_latest(self._render_registry)
+
+    def retire(self) -> None:
+        """This worker is stopping: drop its live gauges from the shared folder (its counters stay)."""
+        if self.shared:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid(), self.shared)
 
 
 def _access_logger() -> logging.Logger:
@@ -235,20 +311,24 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
 
 
-def _endpoint(path: str) -> str:
-    """The path as a metric label: our routes by name, anything else as `other` (bounded cardinality)."""
-    return path if path in _ROUTES else "other"
-
-
 _ROUTES = {"/v1/predict", "/v1/explain", "/v1/model", "/healthz", "/readyz", "/metrics", "/admin/reload", "/openapi.json"}
 
 
-class Gate:
-    """Pure ASGI wrapper around the Starlette app: request id, auth, concurrency bound, log, metrics."""
+class _ClientGone(Exception):
+    """The client disconnected before its body was read: nothing to answer."""
 
-    def __init__(self, app: Any, state: _State) -> None:
+
+class Gate:
+    """Pure ASGI wrapper around the Starlette app: request id, auth, concurrency bound, log, metrics.
+
+    ``POST`` to a scoring endpoint goes straight to its handler (``scorers``), which Starlette's
+    router also holds for every other method (405 with ``Allow``): the router's per-request work
+    (route matching, a ``Request`` object, a ``Response`` object) is skipped where it is paid most."""
+
+    def __init__(self, app: Any, state: _State, scorers: dict[str, Callable[..., Any]]) -> None:
         self.app = app
         self.state = state
+        self.scorers = scorers
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
@@ -257,27 +337,30 @@ class Gate:
         state = self.state
         start = time.perf_counter()
         headers = dict(scope.get("headers") or [])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
-        scope.setdefault("state", {})["request_id"] = request_id
-        path = scope["path"]
-        status = [0]
-        extra_headers = [(b"x-request-id", request_id.encode("ascii"))]
+        given = headers.get(b"x-request-id", b"")
+        request_id = given.decode("ascii") if _REQUEST_ID.fullmatch(given) else os.urandom(8).hex()
+        info = scope.setdefault("state", {})
+        info["request_id"] = request_id
+        info["headers"] = headers
+        path, method = scope["path"], scope["method"]
+        status = 0
+        id_header = (b"x-request-id", request_id.encode("ascii"))
 
         async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), *extra_headers]}
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), id_header]}
             await send(message)
 
-        scoring = path in SCORING
+        scorer = self.scorers.get(path)
         counted = False
         try:
             if state.key is not None and path not in OPEN and not _authorized(headers.get(b"authorization"), state.key):
                 raise BadRequest(401, "unauthorized", "Authorization",
                                  "this server needs `Authorization: Bearer <key>` (see --api-key-file)",
                                  {"WWW-Authenticate": 'Bearer realm="artclf"'})
-            if scoring:
+            if scorer is not None:
                 if state.in_flight >= state.settings.max_concurrency:
                     raise BadRequest(503, "overloaded", "", f"{state.in_flight} requests in progress (--max-concurrency "
                                                             f"{state.settings.max_concurrency}); retry shortly",
@@ -285,14 +368,19 @@ class Gate:
                 state.in_flight += 1
                 counted = True
                 state.metrics.in_flight.inc()
-            await self.app(scope, receive, send_with_id)
+            if scorer is not None and method == "POST":
+                await scorer(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         except BadRequest as exc:
-            scope["state"]["error_kind"] = exc.kind
+            info["error_kind"], info["error_field"] = exc.kind, exc.field
             await _send_error(send_with_id, exc)
+        except _ClientGone:
+            info["error_kind"] = "client_gone"
         except Exception as exc:  # a bug: answered 500 and logged, the worker lives on
-            scope["state"]["error_kind"] = "internal"
-            scope["state"]["error_detail"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-            if status[0] == 0:
+            info["error_kind"] = "internal"
+            info["error_detail"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            if status == 0:
                 await _send_error(send_with_id, BadRequest(500, "internal", "", "internal error; see the server log "
                                                                                 f"for request {request_id}"))
         finally:
@@ -300,23 +388,30 @@ class Gate:
                 state.in_flight -= 1
                 state.metrics.in_flight.dec()
             elapsed = time.perf_counter() - start
-            endpoint = _endpoint(path)
+            endpoint = path if path in _ROUTES else "other"  # a bounded label: our routes, or `other`
             m = state.metrics
-            m.requests.labels(endpoint, scope["method"], str(status[0])).inc()
-            m.latency.labels(endpoint).observe(elapsed)
-            kind = scope["state"].get("error_kind")
+            m.child(m.requests, endpoint, method, str(status)).inc()
+            m.child(m.latency, endpoint).observe(elapsed)
+            kind = info.get("error_kind")
             if kind:
-                m.errors.labels(kind).inc()
+                m.child(m.errors, kind).inc()
             if state.settings.access_log:
-                line = {"ts": _now(), "request_id": request_id, "method": scope["method"], "path": path[:200],
-                        "status": status[0], "ms": round(elapsed * 1000, 3)}
+                line = {"ts": _now(), "request_id": request_id, "method": method, "path": path[:200],
+                        "status": status, "ms": round(elapsed * 1000, 3)}
                 for key in ("model_version", "articles", "error_kind", "error_field", "error_detail"):
-                    if key in scope["state"]:
-                        line[key] = scope["state"][key]
+                    if key in info:
+                        line[key] = info[key]
                 client = scope.get("client")
                 if client:
                     line["client"] = client[0]
-                state.log.info(json.dumps(line, ensure_ascii=False))
+                state.log.info(_log_line(line))
+
+
+def _log_line(fields: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(fields).decode("utf-8")
+    except TypeError:  # a lone surrogate in a path: the stdlib escapes it
+        return json.dumps(fields)
 
 
 def _authorized(header: bytes | None, key: bytes) -> bool:
@@ -333,22 +428,71 @@ async def _send_error(send: Callable[..., Any], exc: BadRequest) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_body(request: Any, cap: int) -> bytes:
-    declared = request.headers.get("content-length")
+async def _read_body(headers: dict[bytes, bytes], receive: Callable[..., Any], cap: int) -> bytes:
+    declared = headers.get(b"content-length")
     if declared is not None:
         if not declared.isdigit():
             raise BadRequest(400, "bad_length", "Content-Length", "Content-Length must be a number of bytes")
         if int(declared) > cap:
-            raise BadRequest(413, "body_too_large", "body", f"the body is {declared} bytes; the limit is {cap} "
+            raise BadRequest(413, "body_too_large", "body", f"the body is {int(declared)} bytes; the limit is {cap} "
                                                             "(--max-body-bytes): send smaller batches")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise BadRequest(413, "body_too_large", "body", f"the body is over {cap} bytes (--max-body-bytes): "
-                                                            "send smaller batches")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > cap:
+                raise BadRequest(413, "body_too_large", "body", f"the body is over {cap} bytes (--max-body-bytes): "
+                                                                "send smaller batches")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _Scorer:
+    """The ASGI handler of ``POST /v1/predict`` or ``/v1/explain``: body, checks, one model call
+    for the whole request, the answer."""
+
+    def __init__(self, state: _State, explain: bool) -> None:
+        self.state = state
+        self.explain = explain
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        import anyio
+
+        state, settings, explain = self.state, self.state.settings, self.explain
+        info = scope["state"]
+        headers = info.get("headers")
+        if headers is None:
+            headers = dict(scope.get("headers") or [])
+        raw = await _read_body(headers, receive, settings.max_body_bytes)
+        items, batch, top = parse_articles(raw, settings.max_batch, settings.max_text_chars, explain)
+        served = state.holder.current  # read once: this answer is computed wholly by this version
+        texts = [text for _, text in items]
+
+        def compute() -> list[dict[str, Any]]:
+            return served.model.explain_batch(texts, top) if explain else served.model.classify(texts)
+
+        if not texts:
+            results = []
+        elif sum(map(len, texts)) <= INLINE_CHARS:
+            results = compute()
+        else:
+            results = await anyio.to_thread.run_sync(compute, limiter=state.limiter)
+        answers = [({"id": i} | r if i is not None else r) for (i, _), r in zip(items, results)]
+        endpoint, m, n = scope["path"], state.metrics, len(items)
+        m.child(m.batch, endpoint).observe(n)
+        m.child(m.articles, endpoint).inc(n)
+        info["model_version"], info["articles"] = served.version, n
+        payload = {"model_version": served.version, "results": answers} if batch else answers[0] | {"model_version": served.version}
+        body = _dumps(payload)
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode("ascii")),
+            (b"x-model-version", served.version.encode("latin-1", "replace"))]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def create_app(settings: ServeSettings, holder: Any = None) -> Any:
@@ -373,42 +517,16 @@ def create_app(settings: ServeSettings, holder: Any = None) -> Any:
         holder = ModelHolder(settings.model, Path(settings.models_dir), public_key, settings.version_policy,
                              settings.poll_interval)
     holder.on_event = lambda name, fields: _on_model_event(state, name, fields)
+    holder.on_check = metrics.checks.set
     state.holder = holder
     if holder.current is None:
         holder.start()
     _on_model_event(state, "model_served", {})
+    scorers = {"/v1/predict": _Scorer(state, explain=False), "/v1/explain": _Scorer(state, explain=True)}
     schema = _dumps(openapi_schema(settings.max_batch, settings.max_text_chars, key is not None))
 
     def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         return Response(_dumps(payload), status, headers=headers, media_type="application/json")
-
-    async def score(request: Request, explain: bool) -> Response:
-        raw = await _read_body(request, settings.max_body_bytes)
-        items, batch, top = parse_articles(raw, settings.max_batch, settings.max_text_chars, explain)
-        served = holder.current  # read once: this answer is computed wholly by this version
-        texts = [text for _, text in items]
-
-        def compute() -> list[dict[str, Any]]:
-            return served.model.explain_batch(texts, top) if explain else served.model.classify(texts)
-
-        if sum(map(len, texts)) <= INLINE_CHARS:
-            results = compute() if texts else []
-        else:
-            results = await anyio.to_thread.run_sync(compute, limiter=state.limiter)
-        answers = [({"id": i} if i is not None else {}) | r for (i, _), r in zip(items, results)]
-        endpoint = request.url.path
-        metrics.batch.labels(endpoint).observe(len(items))
-        metrics.articles.labels(endpoint).inc(len(items))
-        request.scope["state"]["model_version"] = served.version
-        request.scope["state"]["articles"] = len(items)
-        payload = {"model_version": served.version, "results": answers} if batch else answers[0] | {"model_version": served.version}
-        return json_response(payload, headers={"X-Model-Version": served.version})
-
-    async def predict(request: Request) -> Response:
-        return await score(request, explain=False)
-
-    async def explain(request: Request) -> Response:
-        return await score(request, explain=True)
 
     async def model_info(request: Request) -> Response:
         return json_response(_describe(holder, settings))
@@ -439,12 +557,6 @@ def create_app(settings: ServeSettings, holder: Any = None) -> Any:
         detail = "no such endpoint; see /openapi.json" if exc.status_code == 404 else str(exc.detail)
         return json_response({"error": {"kind": kind, "message": detail}}, exc.status_code, headers=exc.headers)
 
-    async def bad_request(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, BadRequest)
-        request.scope["state"]["error_kind"] = exc.kind
-        request.scope["state"]["error_field"] = exc.field
-        return Response(exc.body() + b"\n", exc.status, headers=exc.headers, media_type="application/json")
-
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         state.limiter = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
@@ -463,12 +575,13 @@ def create_app(settings: ServeSettings, holder: Any = None) -> Any:
             state.draining = True
             holder.stop()
             state.event("stopped", {"served": holder.current.version if holder.current else None})
+            metrics.retire()
             if hup:
                 loop.remove_signal_handler(signal.SIGHUP)
 
     routes = [
-        Route("/v1/predict", predict, methods=["POST"]),
-        Route("/v1/explain", explain, methods=["POST"]),
+        Route("/v1/predict", scorers["/v1/predict"], methods=["POST"]),
+        Route("/v1/explain", scorers["/v1/explain"], methods=["POST"]),
         Route("/v1/model", model_info, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -477,8 +590,8 @@ def create_app(settings: ServeSettings, holder: Any = None) -> Any:
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error, BadRequest: bad_request})
-    gate = Gate(app, state)
+                    exception_handlers={HTTPException: http_error})
+    gate = Gate(app, state, scorers)
     gate.state = state  # tests and the server reach the holder through it
     return gate
 
@@ -486,17 +599,14 @@ def create_app(settings: ServeSettings, holder: Any = None) -> Any:
 def _on_model_event(state: _State, name: str, fields: dict[str, Any]) -> None:
     holder, metrics = state.holder, state.metrics
     if holder is not None:
-        metrics.checks.set_function(lambda: holder.checks)
         if name in ("model_swapped", "model_served", "model_loaded") and holder.current is not None:
-            metrics.model.clear()
-            metrics.model.labels(holder.current.version, holder.ref).set(1)
-            metrics.refused.clear()
+            metrics.set_info(metrics.model, (holder.current.version, holder.ref))
+            metrics.set_info(metrics.refused, None)
         if name == "model_swapped":
             metrics.swaps.inc()
         if name == "model_refused":
             metrics.refusals.inc()
-            metrics.refused.clear()
-            metrics.refused.labels(fields.get("version") or "?").set(1)
+            metrics.set_info(metrics.refused, (fields.get("version") or "?",))
     if name != "model_served":
         state.event(name, fields)
 

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
-from typing import Any
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
 
-from train.serve.http import SETTINGS_ENV, ServeSettings, create_app
+from train.serve.http import MULTIPROC_ENV, SETTINGS_ENV, ServeSettings, create_app
 
 __all__ = ["run"]
 
@@ -47,6 +51,39 @@ def _say(event: str, **fields: Any) -> None:
     sys.stderr.flush()
 
 
+@contextmanager
+def shared_metrics(workers: int) -> Iterator[str | None]:
+    """With several workers, a temporary folder this server owns for prometheus_client's
+    multiprocess mode (so ``/metrics`` from any worker aggregates all of them), removed on exit.
+    One worker keeps its metrics in memory; a ``PROMETHEUS_MULTIPROC_DIR`` from the caller's
+    environment is never used (stale files from another run would be counted)."""
+    previous = os.environ.pop(MULTIPROC_ENV, None)
+    folder = tempfile.mkdtemp(prefix="artclf-metrics-") if workers > 1 else None
+    if folder:
+        os.environ[MULTIPROC_ENV] = folder  # before any worker starts, and before prometheus_client is imported
+    try:
+        yield folder
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        if previous is not None:
+            os.environ[MULTIPROC_ENV] = previous
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _verify(settings: ServeSettings, folder: str | None) -> None:
+    """Load and verify the model here, once, so a version that cannot be served is one error line
+    before any port opens; then free it (the workers load their own) and leave the metrics folder
+    empty for them."""
+    import gc
+
+    create_app(settings).state.holder.stop()
+    gc.collect()
+    if folder:
+        for path in Path(folder).iterdir():
+            path.unlink()
+
+
 def run(settings: ServeSettings, server: str = "granian") -> None:
     """Serve until SIGTERM or SIGINT, then finish the requests in progress (up to ``drain_seconds``)."""
     from artclf.errors import ArtclfError
@@ -60,9 +97,14 @@ def run(settings: ServeSettings, server: str = "granian") -> None:
         if not settings.api_key_file and not os.environ.get(API_KEY_ENV):
             _say("warning", message=f"listening on {settings.host} without an API key: anyone who can reach the port "
                                     "can use it; pass --api-key-file or set ARTCLF_API_KEY")
-    if server == "granian":
-        _run_granian(settings)
-        return
+    with shared_metrics(settings.workers) as folder:
+        if server == "granian":
+            _run_granian(settings, folder)
+        else:
+            _run_uvicorn(settings, folder)
+
+
+def _run_uvicorn(settings: ServeSettings, folder: str | None) -> None:
     import uvicorn
 
     options = _uvicorn_options(settings)
@@ -78,24 +120,18 @@ def run(settings: ServeSettings, server: str = "granian") -> None:
         _say("listening", host=settings.host, port=settings.port, workers=1, model=app.state.holder.current.version)
         Server(uvicorn.Config(app, **options)).run()
         return
-    # Fail here, once, with one line, rather than in N workers: the model must load and verify.
-    create_app(settings).state.holder.stop()
+    _verify(settings, folder)
     os.environ[SETTINGS_ENV] = settings.to_env()
     _say("listening", host=settings.host, port=settings.port, workers=settings.workers)
     uvicorn.run("train.serve.http:app_from_env", factory=True, workers=settings.workers, **options)
 
 
-def _run_granian(settings: ServeSettings) -> None:
-    import gc
-
+def _run_granian(settings: ServeSettings, folder: str | None) -> None:
     from granian import Granian
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
-    # Fail here, once, with one line: the model must load and verify. Then free it: the workers
-    # load their own.
-    create_app(settings).state.holder.stop()
-    gc.collect()
+    _verify(settings, folder)
     os.environ[SETTINGS_ENV] = settings.to_env()
     _say("listening", host=settings.host, port=settings.port, workers=settings.workers, server="granian")
     Granian("train.serve.http:app_from_env", address=settings.host, port=settings.port, interface=Interfaces.ASGI,
