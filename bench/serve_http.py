@@ -261,7 +261,7 @@ def scoring_split(models: Path, single: dict[str, Any], batch: list[dict[str, An
         return out
 
     try:
-        return asyncio.run(measure())
+        return {**asyncio.run(measure()), "rounds": rounds}
     finally:
         sink.close()
 
@@ -363,7 +363,7 @@ def render(results: dict[str, Any]) -> str:
         f"| worker RSS with the default model <= 80 MB | {ours['rss_mb']:.1f} MB after load (peak {ours['hwm_mb']:.1f}) | "
         f"{'yes' if ours['hwm_mb'] <= 80 else 'no'} |",
         "",
-        f"Where a request's time goes (`scoring_split`: in-process, no network, best of 5 alternating rounds): a batch of "
+        f"Where a request's time goes (`scoring_split`: in-process, no network, best of {split['rounds']} alternating rounds): a batch of "
         f"100 articles cost the server {split['batch']['server_ms']:.2f} ms of its own work (body parse, checks, answer, "
         f"metrics, access log; the app serving precomputed answers) against {split['batch']['classify_ms']:.1f} ms of "
         f"`Model.classify` on the same texts: the server is {split['batch']['server_share']:.1%} of a batch request, the "
