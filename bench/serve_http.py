@@ -370,7 +370,9 @@ def render(results: dict[str, Any]) -> str:
         f"runtime's scoring {1 - split['batch']['server_share']:.1%} ({split['batch']['classify_ms'] / 100:.3f} ms per "
         f"article). One article: {split['single']['server_ms']:.3f} ms server, {split['single']['classify_ms']:.3f} ms "
         f"scoring ({split['single']['server_share']:.1%} server). 10,000 articles/s on two cores means 0.2 ms per article "
-        "per core all in (HTTP included), so the batch target rests on the runtime's scoring speed.",
+        "per core all in (HTTP included), so the batch target rests on the runtime's scoring speed"
+        + (f": with scoring replayed, one worker answered {results['replay']['batch']['rps'] * 100:,.0f} articles/s "
+           "in batches over HTTP." if results.get("replay") else "."),
         "",
         f"Failed requests (non-2xx or socket errors) across the throughput runs: {failures}. The swap-run latencies are "
         "measured from each request's scheduled send time (open loop), so queueing behind a busy server counts; "
