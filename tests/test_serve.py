@@ -69,6 +69,16 @@ def test_predict_batch_empty_text_and_ids(server):
     assert server.call("POST", "/v1/predict", {"articles": []})[2] == {"model_version": "v1", "results": []}
 
 
+def test_bodies_orjson_refuses_are_read_as_the_stdlib_reads_them(server):
+    """A BOM, an id over 64 bits, NaN: the fast parser refuses them, the stdlib accepts them, and so
+    does the server (and echoes the id exactly)."""
+    big = 2**70 + 1
+    status, _, body = server.call("POST", "/v1/predict", b'\xef\xbb\xbf{"id": ' + str(big).encode() + b', "text": "x"}')
+    assert status == 200 and body["id"] == big, body
+    status, _, body = server.call("POST", "/v1/explain", b'{"text": "x", "id": "a", "top": 2, "pad": NaN}')
+    assert status == 200 and body["id"] == "a", body
+
+
 def test_explain(server):
     status, _, body = server.call("POST", "/v1/explain", {"text": TEXT, "top": 2})
     assert status == 200, body
