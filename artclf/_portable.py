@@ -8,9 +8,9 @@ explanations (which round products of feature values and weights) match the trai
 
 from __future__ import annotations
 
-import functools
 import io
 import json
+from itertools import chain, repeat
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from artclf.errors import ModelIntegrityError
 from artclf.outputs import answers_from_scores
 
-from artclf._analyzer import Analyzer, hashed_index
+from artclf._analyzer import Analyzer, hashed_index, term_hasher
 from artclf.calibration import (IDENTITY, CalibrationError, binary_probability, check_binary, check_evidence, check_tone,
                                 evidence_terms, temper)
 from artclf._format_version import FORMAT_NAME, SUPPORTED_VERSIONS
@@ -90,9 +90,7 @@ class _Branch:
             self.vocabulary = {t: i for i, t in enumerate(names)}
             _require(len(self.vocabulary) == len(names), f"{terms['file']}: duplicate terms")
         if self.hashed:
-            # Natural text repeats its words: hashing each distinct term once is most of the saving.
-            n_features = self.n_features
-            self._hash_index = functools.lru_cache(maxsize=1 << 16)(lambda term: hashed_index(term, n_features))
+            self._hash = term_hasher()
         tfidf = spec["tfidf"]
         self.sublinear: bool = bool(tfidf["sublinear_tf"])
         self.norm: str | None = tfidf["norm"]
@@ -105,26 +103,27 @@ class _Branch:
 
     def counts(self, texts: Sequence[str], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Term counts as CSR parts (indptr, column indices sorted within a row, float values)."""
-        columns: list[int] = []
-        lengths: list[int] = []
+        n, width = len(texts), max(self.n_features, 1)
+        terms = list(map(self.analyzer, texts))
+        lengths = np.fromiter(map(len, terms), dtype=np.int64, count=n)
+        total = int(lengths.sum())
+        # Every term of the batch through one C-level map: no Python work per term.
+        flat = chain.from_iterable(terms)
         if self.vocabulary is not None:
-            get = self.vocabulary.get
-            for text in texts:
-                found = [j for j in map(get, self.analyzer(text)) if j is not None]
-                columns.extend(found)
-                lengths.append(len(found))
+            columns = np.fromiter(map(self.vocabulary.get, flat, repeat(-1)), dtype=np.int64, count=total)
         else:
-            index = self._hash_index
-            for text in texts:
-                found = [index(t) for t in self.analyzer(text)]
-                columns.extend(found)
-                lengths.append(len(found))
-        n = len(texts)
-        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+            h = np.fromiter(map(self._hash, flat), dtype=np.int64, count=total)
+            columns = np.abs(h) % width
+            # abs(-2**31) overflows in sklearn's C code, which defines the column as below.
+            columns[h == -2147483648] = (2147483647 - (width - 1)) % width
+        keys = columns + np.repeat(np.arange(n, dtype=np.int64) * width, lengths)
+        if self.vocabulary is not None:
+            keys = keys[columns >= 0]  # out-of-vocabulary terms
         # One sort for the whole batch: (row, column) keys, counted.
-        keys, counts = np.unique(rows * self.n_features + np.asarray(columns, dtype=np.int64), return_counts=True)
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(keys // max(self.n_features, 1), minlength=n)))).astype(np.int64)
-        return indptr, keys % max(self.n_features, 1), counts.astype(dtype)
+        keys, counts = np.unique(keys, return_counts=True)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys // width, minlength=n), out=indptr[1:])
+        return indptr, keys % width, counts.astype(dtype)
 
     def transform(self, texts: Sequence[str], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """TfidfTransformer.transform's arithmetic, step by step in the feature dtype."""
@@ -171,29 +170,42 @@ class _Head:
             raise PortableFormatError(f"{task} coef: unknown layout {coef['layout']!r}")
         intercept = read_npy(files, spec["intercept_file"], {"<f4", "<f8"}, 1)
         _require(intercept.shape == (n_outputs,), f"{spec['intercept_file']}: shape {intercept.shape}, expected ({n_outputs},)")
-        self.intercept = intercept.astype(np.float64)
+        # Kept in its stored dtype: scikit-learn adds a float32 intercept to float32 sums in float32.
+        self.intercept = intercept
         self.n_outputs = n_outputs
 
-    def decision(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
-        n, k = len(indptr) - 1, self.n_outputs
-        rows = np.repeat(np.arange(n), np.diff(indptr))
-        values = data.astype(np.float64)
+    def _gather(self, indices: np.ndarray) -> np.ndarray:
+        """The weights of the given feature columns, (len(indices) x outputs) in the stored dtype;
+        zero where a sparse head stores none."""
         if self.dense is not None:
-            products = values[:, None] * self.dense[indices].astype(np.float64, copy=False)
-            out = np.empty((n, k))
-            for j in range(k):
-                out[:, j] = np.bincount(rows, weights=products[:, j], minlength=n)
-        else:
-            wdata, wrows, ptr = self.csc  # type: ignore[misc]
-            starts, lengths = ptr[indices], ptr[indices + 1] - ptr[indices]
-            total = int(lengths.sum())
-            # Positions of every stored weight of every feature present, feature after feature.
-            first = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-            pos = first + np.arange(total)
-            cell = np.repeat(rows, lengths) * k + wrows[pos]
-            weights = np.repeat(values, lengths) * wdata[pos].astype(np.float64)
-            out = np.bincount(cell, weights=weights, minlength=n * k).reshape(n, k)
-        return out + self.intercept
+            return self.dense[indices]
+        wdata, wrows, ptr = self.csc  # type: ignore[misc]
+        starts, lengths = ptr[indices], ptr[indices + 1] - ptr[indices]
+        # Positions of every stored weight of every feature present, feature after feature.
+        pos = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+        W = np.zeros((len(indices), self.n_outputs), dtype=wdata.dtype)
+        W[np.repeat(np.arange(len(indices)), lengths), wrows[pos]] = wdata[pos]
+        return W
+
+    def decision(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """X @ coef.T + intercept with scikit-learn's arithmetic (scipy's sparse product): per text
+        and output, the products in the common dtype of features and weights, summed one after
+        the other in column order from zero, in that dtype (float32 when both are float32:
+        summing those in float64 instead drifted by up to 2.4e-6 on 20 Newsgroups); then the
+        intercept is added in the result's dtype. A stored zero weight adds +0.0: no change."""
+        n, k = len(indptr) - 1, self.n_outputs
+        W = self._gather(indices)
+        dtype = np.result_type(data.dtype, W.dtype)
+        products = data.astype(dtype, copy=False)[:, None] * W.astype(dtype, copy=False)
+        out = np.zeros((n, k), dtype=dtype)
+        # np.add.accumulate is the sequential sum by definition (np.sum and reduceat may pair up
+        # terms); its last row is the total. One call per text: the products are vectorised.
+        bounds = indptr.tolist()
+        for i in range(n):
+            lo, hi = bounds[i], bounds[i + 1]
+            if hi > lo:
+                out[i] = np.add.accumulate(products[lo:hi], axis=0)[-1]
+        return (out + self.intercept).astype(np.float64, copy=False)
 
     def weights(self) -> np.ndarray:
         """Dense (outputs x features) float64 weights, for explanations."""
