@@ -101,10 +101,14 @@ class _Branch:
             _require(idf.shape[0] == self.n_features, f"{tfidf['idf_file']}: {idf.shape[0]} IDF values for a branch of {self.n_features} columns")
             self.idf = idf
 
-    def counts(self, texts: Sequence[str], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Term counts as CSR parts (indptr, column indices sorted within a row, float values)."""
-        n, width = len(texts), max(self.n_features, 1)
-        terms = list(map(self.analyzer, texts))
+    def terms(self, texts: Sequence[str]) -> list[list[str]]:
+        """Each text's terms (n-grams), as the analyzer gives them."""
+        return list(map(self.analyzer, texts))
+
+    def counts(self, terms: Sequence[list[str]], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Term counts as CSR parts (indptr, column indices sorted within a row, float values),
+        from each text's terms (:meth:`terms`)."""
+        n, width = len(terms), max(self.n_features, 1)
         lengths = np.fromiter(map(len, terms), dtype=np.int64, count=n)
         total = int(lengths.sum())
         # Every term of the batch through one C-level map: no Python work per term.
@@ -116,18 +120,23 @@ class _Branch:
             columns = np.abs(h) % width
             # abs(-2**31) overflows in sklearn's C code, which defines the column as below.
             columns[h == -2147483648] = (2147483647 - (width - 1)) % width
+        if self.vocabulary is not None:
+            keep = columns >= 0  # out-of-vocabulary terms are dropped
+        if n == 1:  # one text (an app's usual call): no row keys to build and split
+            columns, counts = np.unique(columns[keep] if self.vocabulary is not None else columns, return_counts=True)
+            return np.array([0, len(columns)], dtype=np.int64), columns, counts.astype(dtype)
         keys = columns + np.repeat(np.arange(n, dtype=np.int64) * width, lengths)
         if self.vocabulary is not None:
-            keys = keys[columns >= 0]  # out-of-vocabulary terms
+            keys = keys[keep]
         # One sort for the whole batch: (row, column) keys, counted.
         keys, counts = np.unique(keys, return_counts=True)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(keys // width, minlength=n), out=indptr[1:])
         return indptr, keys % width, counts.astype(dtype)
 
-    def transform(self, texts: Sequence[str], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """TfidfTransformer.transform's arithmetic, step by step in the feature dtype."""
-        indptr, indices, data = self.counts(texts, dtype)
+    def transform(self, terms: Sequence[list[str]], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """TfidfTransformer.transform's arithmetic on each text's terms, step by step in the feature dtype."""
+        indptr, indices, data = self.counts(terms, dtype)
         if self.sublinear:
             np.log(data, out=data)
             data += dtype.type(1.0)
@@ -136,6 +145,10 @@ class _Branch:
         if self.norm == "l2" and data.size:
             # As sklearn's inplace_csr_row_normalize_l2: squares in the feature dtype summed in
             # double, one sqrt per row, each value divided in double and stored back.
+            if len(indptr) == 2:  # one text: a sequential double sum, as bincount's below
+                total = np.add.accumulate(data * data, dtype=np.float64)[-1]
+                wide = data.astype(np.float64)
+                return indptr, indices, (wide / np.sqrt(total) if total else wide).astype(dtype)
             rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
             sums = np.bincount(rows, weights=data * data, minlength=len(indptr) - 1)
             norms = np.sqrt(sums)
@@ -151,6 +164,7 @@ class _Head:
         coef = spec["coef"]
         self.dense: np.ndarray | None = None
         self.csc: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._rows: np.ndarray | None = None
         if coef["layout"] == "dense":
             W = read_npy(files, coef["file"], {"<f4", "<f8"}, 2)
             _require(W.shape == (n_outputs, n_features), f"{coef['file']}: shape {W.shape}, expected {(n_outputs, n_features)} ({task} outputs x features)")
@@ -179,13 +193,17 @@ class _Head:
         zero where a sparse head stores none."""
         if self.dense is not None:
             return self.dense[indices]
-        wdata, wrows, ptr = self.csc  # type: ignore[misc]
-        starts, lengths = ptr[indices], ptr[indices + 1] - ptr[indices]
-        # Positions of every stored weight of every feature present, feature after feature.
-        pos = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
-        W = np.zeros((len(indices), self.n_outputs), dtype=wdata.dtype)
-        W[np.repeat(np.arange(len(indices)), lengths), wrows[pos]] = wdata[pos]
-        return W
+        if self._rows is None:
+            data, wrows, ptr = self.csc  # type: ignore[misc]
+            # Built on first use: one dense row per feature that has any weight (row 0 is all
+            # zeros, for the others), so a text's weights are two fancy-index lookups.
+            lengths = np.diff(ptr)
+            live = np.flatnonzero(lengths)
+            self._slot = np.zeros(len(ptr) - 1, dtype=np.int32)
+            self._slot[live] = np.arange(1, len(live) + 1, dtype=np.int32)
+            self._rows = np.zeros((len(live) + 1, self.n_outputs), dtype=data.dtype)
+            self._rows[np.repeat(self._slot, lengths), wrows] = data
+        return self._rows[self._slot[indices]]
 
     def decision(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
         """X @ coef.T + intercept with scikit-learn's arithmetic (scipy's sparse product): per text
@@ -197,14 +215,17 @@ class _Head:
         W = self._gather(indices)
         dtype = np.result_type(data.dtype, W.dtype)
         products = data.astype(dtype, copy=False)[:, None] * W.astype(dtype, copy=False)
-        out = np.zeros((n, k), dtype=dtype)
         # np.add.accumulate is the sequential sum by definition (np.sum and reduceat may pair up
         # terms); its last row is the total. One call per text: the products are vectorised.
-        bounds = indptr.tolist()
-        for i in range(n):
-            lo, hi = bounds[i], bounds[i + 1]
-            if hi > lo:
-                out[i] = np.add.accumulate(products[lo:hi], axis=0)[-1]
+        if n == 1 and len(indices):
+            out = np.add.accumulate(products, axis=0)[-1:]
+        else:
+            out = np.zeros((n, k), dtype=dtype)
+            bounds = indptr.tolist()
+            for i in range(n):
+                lo, hi = bounds[i], bounds[i + 1]
+                if hi > lo:
+                    out[i] = np.add.accumulate(products[lo:hi], axis=0)[-1]
         return (out + self.intercept).astype(np.float64, copy=False)
 
     def weights(self) -> np.ndarray:
@@ -382,9 +403,14 @@ class PortableModel:
             self._low_topic = [self.evidence_maps["topic"].get(label) for label in self.topic_labels]
 
     # -- features -------------------------------------------------------------------------
-    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def terms(self, texts: Sequence[str]) -> list[list[list[str]]]:
+        """Per branch, each text's terms: analysed once, for the features and the evidence check."""
+        return [b.terms(texts) for b in self.branches]
+
+    def features(self, texts: Sequence[str], terms: list[list[list[str]]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR parts (indptr, indices, data) of the whole feature matrix: branches side by side."""
-        parts = [b.transform(texts, self.dtype) for b in self.branches]
+        terms = self.terms(texts) if terms is None else terms
+        parts = [b.transform(t, self.dtype) for b, t in zip(self.branches, terms)]
         if len(parts) == 1:
             return parts[0]
         lengths = np.stack([np.diff(p[0]) for p in parts], axis=1)  # (n, branches)
@@ -401,13 +427,13 @@ class PortableModel:
         return indptr, indices, data
 
     # -- scores ---------------------------------------------------------------------------
-    def low_evidence(self, texts: Sequence[str]) -> np.ndarray | None:
+    def low_evidence(self, texts: Sequence[str], terms: list[list[list[str]]] | None = None) -> np.ndarray | None:
         """Which texts have too little evidence (FORMAT.md, "Too little evidence"), or None."""
         if self.evidence_maps is None or self._words is None:
             return None
-        vocabulary = self._words.vocabulary
-        return np.array([evidence_terms(self._words.analyzer(t), vocabulary, self._stop_words) < self.evidence_maps["min_terms"]
-                         for t in texts], dtype=bool)
+        words = terms[self.branches.index(self._words)] if terms is not None else self._words.terms(texts)
+        vocabulary, stop_words, min_terms = self._words.vocabulary, self._stop_words, self.evidence_maps["min_terms"]
+        return np.array([evidence_terms(t, vocabulary, stop_words) < min_terms for t in words], dtype=bool)
 
     def _scores_from(self, X: tuple[np.ndarray, np.ndarray, np.ndarray],
                      low: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -434,7 +460,8 @@ class PortableModel:
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(topic scores, tone scores) arrays, columns in ``topic_labels`` / ``tone_labels`` order."""
         texts = list(texts)
-        return self._scores_from(self.features(texts), self.low_evidence(texts))
+        terms = self.terms(texts)
+        return self._scores_from(self.features(texts, terms), self.low_evidence(texts, terms))
 
     def raw_scores(self, texts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
         topic, tone = self.scores(texts)
@@ -456,8 +483,9 @@ class PortableModel:
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """{"topics", "topic_scores", "tone", "tone_scores"} per text (scores rounded to 4 places)."""
         texts = list(texts)
-        low = self.low_evidence(texts)
-        return self._classify_from(*self._scores_from(self.features(texts), low), len(texts), low)
+        terms = self.terms(texts)
+        low = self.low_evidence(texts, terms)
+        return self._classify_from(*self._scores_from(self.features(texts, terms), low), len(texts), low)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         return [{k: r[k] for k in ("topics", "topic", "tone") if k in r} for r in self.classify(texts)]
@@ -488,9 +516,10 @@ class PortableModel:
         """classify() plus "explanation": for each predicted label the ``top`` n-grams whose
         value times weight pushed it most (tones: weight relative to the mean over tones)."""
         texts = list(texts)
-        X = self.features(texts)
+        terms = self.terms(texts)
+        X = self.features(texts, terms)
         indptr, indices, data = X
-        low = self.low_evidence(texts)
+        low = self.low_evidence(texts, terms)
         results = self._classify_from(*self._scores_from(X, low), len(texts), low)
         explanations: list[dict[str, Any]] = [{} for _ in texts]
         values64 = data.astype(np.float64)
