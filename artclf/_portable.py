@@ -84,10 +84,11 @@ class _Branch:
                 raise PortableFormatError(f"vocabulary file {terms['file']!r} is not in the model folder") from None
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise PortableFormatError(f"{terms['file']}: not a JSON list of terms ({exc})") from None
-            _require(isinstance(names, list) and all(isinstance(t, str) for t in names), f"{terms['file']}: not a JSON list of strings")
+            # map(type) and zip run in C: a 100,000-term vocabulary costs no Python loop at load.
+            _require(isinstance(names, list) and set(map(type, names)) <= {str}, f"{terms['file']}: not a JSON list of strings")
             _require(len(names) == self.n_features, f"{terms['file']}: {len(names)} terms for a branch of {self.n_features} columns")
             self.names = names
-            self.vocabulary = {t: i for i, t in enumerate(names)}
+            self.vocabulary = dict(zip(names, range(len(names))))
             _require(len(self.vocabulary) == len(names), f"{terms['file']}: duplicate terms")
         if self.hashed:
             self._hash = term_hasher()
