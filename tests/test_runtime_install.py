@@ -70,7 +70,7 @@ def test_the_training_distribution_depends_on_the_runtime_and_does_not_ship_it()
     assert f"artclf=={runtime['project']['version']}" in root["project"]["dependencies"]
     assert "artclf" not in root["tool"]["setuptools"]["packages"]
     assert root["project"]["scripts"]["artclf"] == "train.cli:main"
-    assert runtime["project"]["dependencies"] == ["numpy>=2.4"]
+    assert runtime["project"]["dependencies"] == ["numpy>=2.4", "mmh3>=5.3"]
 
 
 # Runs inside the clean venv, from a folder with nothing importable in it.
