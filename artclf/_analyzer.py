@@ -3,16 +3,36 @@ reproduced in pure Python so the runtime needs neither scikit-learn nor scipy.
 
 Each function mirrors the function of the same role in sklearn/feature_extraction/text.py
 (scikit-learn 1.9); FORMAT.md states the algorithm, and the parity tests hold the two together.
+Speed: the per-token work is left to C-level builtins (``str.translate``, ``str.split``,
+``re.findall``, ``map`` over ``str.join`` and the hash), so a text costs a few Python calls, not
+a few per token.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
-import unicodedata
 from typing import Callable
 
-__all__ = ["Analyzer", "murmurhash3_32", "hashed_index", "strip_accents_unicode"]
+__all__ = ["Analyzer", "murmurhash3_32", "hashed_index", "strip_accents_unicode", "term_hasher"]
+
+
+class _CombiningMarks(dict):  # type: ignore[type-arg]
+    """A ``str.translate`` table that deletes code points with a non-zero canonical combining
+    class, filled on first sight of each code point (at most one entry per code point seen):
+    translating is then one C call per text instead of a Python test per character."""
+
+    def __missing__(self, code: int) -> int | None:
+        import unicodedata
+
+        # Every code point with a non-zero combining class is >= U+0300.
+        value = None if code >= 0x300 and unicodedata.combining(chr(code)) else code
+        self[code] = value
+        return value
+
+
+_COMBINING = _CombiningMarks()
 
 
 def strip_accents_unicode(text: str) -> str:
@@ -22,10 +42,24 @@ def strip_accents_unicode(text: str) -> str:
     """
     if text.isascii():
         return text
+    import unicodedata
+
     normalized = unicodedata.normalize("NFKD", text)
-    combining = unicodedata.combining
-    # Every code point with a non-zero combining class is >= U+0300: skip the lookup below it.
-    return "".join([c for c in normalized if c < "\u0300" or not combining(c)])
+    return normalized if normalized.isascii() else normalized.translate(_COMBINING)
+
+
+# scikit-learn's default token pattern: on a str, the maximal runs of 2+ word characters, which
+# `\w\w+` finds without the two \b tests (a match can only start where a run starts). On ASCII
+# text the word characters are [A-Za-z0-9_]: every other ASCII character becomes a space and
+# str.split() finds the same runs, about twice as fast as the regex.
+_RUNS_OF_TWO = frozenset({r"(?u)\b\w\w+\b", r"\b\w\w+\b"})
+_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+
+
+def _runs_of_two(text: str, _pattern: re.Pattern[str] = re.compile(r"\w\w+"), _table: dict[int, str] = _ASCII_NON_WORD) -> list[str]:
+    if text.isascii():
+        return [w for w in text.translate(_table).split() if len(w) > 1]
+    return _pattern.findall(text)
 
 
 def word_ngrams(tokens: list[str], ngram_range: tuple[int, int], stop_words: frozenset[str] | None) -> list[str]:
@@ -36,14 +70,13 @@ def word_ngrams(tokens: list[str], ngram_range: tuple[int, int], stop_words: fro
     min_n, max_n = ngram_range
     if max_n == 1:
         return tokens
-    original = tokens
-    out: list[str] = list(original) if min_n == 1 else []
-    if min_n == 1:
-        min_n += 1
-    n_original = len(original)
-    for n in range(min_n, min(max_n + 1, n_original + 1)):
-        for i in range(n_original - n + 1):
-            out.append(" ".join(original[i:i + n]))
+    out: list[str] = list(tokens) if min_n == 1 else []
+    for n in range(min_n + 1 if min_n == 1 else min_n, min(max_n, len(tokens)) + 1):
+        if n == 0:  # sklearn's loop gives one empty string per position
+            out.extend([""] * (len(tokens) + 1))
+        else:
+            # zip of n shifted views gives the windows in order; " ".join runs in C.
+            out.extend(map(" ".join, zip(*[tokens[i:] for i in range(n)])))
     return out
 
 
@@ -80,6 +113,8 @@ class Analyzer:
             self.pattern = re.compile(spec["token_pattern"])
             if self.pattern.groups > 1:
                 raise ValueError("token_pattern has more than one capturing group")
+            self._tokens: Callable[[str], list[str]] = (_runs_of_two if spec["token_pattern"] in _RUNS_OF_TWO
+                                                          else self.pattern.findall)
             stop = spec.get("stop_words")
             self.stop_words: frozenset[str] | None = frozenset(stop) if stop is not None else None
         elif self.kind != "char_wb":
@@ -95,7 +130,7 @@ class Analyzer:
         return text
 
     def _word(self, text: str) -> list[str]:
-        return word_ngrams(self.pattern.findall(self.preprocess(text)), self.ngram_range, self.stop_words)
+        return word_ngrams(self._tokens(self.preprocess(text)), self.ngram_range, self.stop_words)
 
     def _chars(self, text: str) -> list[str]:
         return char_wb_ngrams(self.preprocess(text), self.ngram_range)
@@ -141,11 +176,27 @@ def murmurhash3_32(data: bytes, seed: int = 0) -> int:
     return h - 0x100000000 if h & 0x80000000 else h
 
 
+@functools.cache
+def term_hasher() -> Callable[[str], int]:
+    """str -> signed MurmurHash3 x86_32 (seed 0) of its UTF-8: ``mmh3.hash`` (C) when installed,
+    else the pure-Python :func:`murmurhash3_32`; the two agree on every string (tested)."""
+    try:
+        from mmh3 import hash as mmh3_hash  # defaults: seed 0, signed, str encoded as UTF-8
+    except ImportError:
+        return _python_term_hash
+    return mmh3_hash
+
+
+# Natural text repeats its words: hashing each distinct term once is most of the pure-Python cost.
+@functools.lru_cache(maxsize=1 << 16)
+def _python_term_hash(term: str) -> int:
+    return murmurhash3_32(term.encode("utf-8"), 0)
+
+
 def hashed_index(term: str, n_features: int) -> int:
     """The column HashingVectorizer gives ``term``: abs(signed hash of its UTF-8) mod n_features.
     abs(-2**31) overflows in sklearn's C code, which defines it as below."""
-    h = murmurhash3_32(term.encode("utf-8"), 0)
+    h = term_hasher()(term)
     if h == -2147483648:
         return (2147483647 - (n_features - 1)) % n_features
     return abs(h) % n_features
-

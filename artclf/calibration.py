@@ -21,6 +21,8 @@ probable class, so the tone is the plain pipeline's.
 
 from __future__ import annotations
 
+import operator
+from itertools import repeat
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -110,7 +112,12 @@ def topic_maps(calibration: Mapping[str, Any] | None, labels: Sequence[str]) -> 
 def evidence_terms(terms: Sequence[str], vocabulary: Any, stop_words: Any) -> int:
     """How many distinct single-word terms of a text count as evidence: known to the model
     (``vocabulary`` None: hashed features, every term is) and not stop words."""
-    return len({t for t in terms if t and " " not in t and t not in stop_words and (vocabulary is None or t in vocabulary)})
+    # Set operations and C-level filters: no Python work per term (this runs on every text).
+    distinct = set(terms).difference(stop_words)  # iterates the text's terms, not the stop list
+    distinct.discard("")
+    if vocabulary is not None:
+        distinct = set(filter(vocabulary.__contains__, distinct))
+    return len(distinct) - sum(map(operator.contains, distinct, repeat(" ")))
 
 
 def check_evidence(spec: Any, labels: Sequence[str], where: str) -> dict[str, Any]:

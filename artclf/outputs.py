@@ -4,6 +4,7 @@ an empty text."""
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any, Callable, Sequence
 
 from artclf.text import is_blank
@@ -97,21 +98,22 @@ def answers_from_scores(
     from artclf.calibration import never_every_label
 
     out: list[dict[str, Any]] = [{} for _ in range(n)]
+    # Python floats once per matrix (tolist) and round() through map: no numpy call per score.
     if topic is not None:
-        for i, (row, scores) in enumerate(zip(out, topic)):
+        for i, (row, scores) in enumerate(zip(out, np.asarray(topic, dtype=np.float64).tolist())):
             if multiclass:
-                row["topic"] = topic_labels[int(np.argmax(scores))]
+                row["topic"] = topic_labels[scores.index(max(scores))]
                 row["topics"] = [row["topic"]]
             else:
-                on = [bool(p >= t) for p, t in zip(scores, topic_thresholds)]
+                on = [p >= t for p, t in zip(scores, topic_thresholds)]
                 if low is not None and low[i]:
                     on = never_every_label(on, scores, topic_thresholds)
                 row["topics"] = [label for label, keep in zip(topic_labels, on) if keep]
-            row["topic_scores"] = {label: round(float(p), 4) for label, p in zip(topic_labels, scores)}
+            row["topic_scores"] = dict(zip(topic_labels, map(round, scores, repeat(4))))
     if tone is not None:
-        for row, scores in zip(out, tone):
-            row["tone"] = tone_labels[int(np.argmax(scores))]
-            row["tone_scores"] = {label: round(float(p), 4) for label, p in zip(tone_labels, scores)}
+        for row, scores in zip(out, np.asarray(tone, dtype=np.float64).tolist()):
+            row["tone"] = tone_labels[scores.index(max(scores))]
+            row["tone_scores"] = dict(zip(tone_labels, map(round, scores, repeat(4))))
     if low is not None:
         for row, flag in zip(out, low):
             if flag:

@@ -507,20 +507,26 @@ class Head {
     const b = npy(files, spec.intercept_file, ["<f4", "<f8"], 1);
     need(b.shape[0] === nOutputs, `${spec.intercept_file}: shape (${b.shape}), expected (${nOutputs})`);
     this.intercept = Array.from(b.data);
+    this.w32 = (this.dense ?? this.data) instanceof Float32Array;
+    this.b32 = b.data instanceof Float32Array;
+    this.sum32 = false; // set by the model: float32 features and float32 weights
   }
 
+  // FORMAT.md, "Linear heads": products and sums in the common dtype of features and weights,
+  // feature after feature from zero (float32 when both are float32, as scikit-learn does).
   decision(cols, values) {
+    const r32 = this.sum32 ? Math.fround : (x) => x;
     const out = this.intercept.map(() => 0);
     for (let t = 0; t < cols.length; t++) {
       const j = cols[t];
       const v = values[t];
       if (this.dense) {
-        for (let r = 0; r < this.k; r++) out[r] += v * this.dense[r * this.nFeatures + j];
+        for (let r = 0; r < this.k; r++) out[r] = r32(out[r] + r32(v * this.dense[r * this.nFeatures + j]));
       } else {
-        for (let p = this.ptr[j]; p < this.ptr[j + 1]; p++) out[this.rows[p]] += v * this.data[p];
+        for (let p = this.ptr[j]; p < this.ptr[j + 1]; p++) out[this.rows[p]] = r32(out[this.rows[p]] + r32(v * this.data[p]));
       }
     }
-    return out.map((d, r) => d + this.intercept[r]);
+    return out.map((d, r) => (this.sum32 && this.b32 ? Math.fround(d + this.intercept[r]) : d + this.intercept[r]));
   }
 }
 
@@ -690,9 +696,12 @@ export class PortableModel {
         this.topicThresholds = this.topicMaps.map((m) => m.threshold);
       }
     }
+    const topicHead = this.topic?.head ?? this.topic; // a ClassHead wraps its Head
+    if (topicHead) topicHead.sum32 = this.f32 && topicHead.w32;
     if (spec.tone) {
       const t = spec.tone;
       this.tone = new ClassHead(t, files, offset, "tone");
+      this.tone.head.sum32 = this.f32 && this.tone.head.w32;
       this.toneClasses = this.tone.classes;
       this.toneLabels = this.tone.labels;
       this.toneMap = t.calibration ?? null;

@@ -58,7 +58,7 @@ def test_the_runtime_wheel_holds_only_artclf_and_needs_only_numpy(wheel):
     assert not any(n.startswith(("train/", "features/")) or n.endswith("pyproject.toml") for n in names)
     requires = metadata.get_all("Requires-Dist") or []
     always = [r for r in requires if "extra ==" not in r]
-    assert [r.split(">")[0].split("=")[0].split(";")[0].strip() for r in always] == ["numpy"], requires
+    assert [r.split(">")[0].split("=")[0].split(";")[0].strip() for r in always] == ["numpy", "mmh3"], requires
 
 
 def test_the_training_distribution_depends_on_the_runtime_and_does_not_ship_it():
@@ -70,7 +70,7 @@ def test_the_training_distribution_depends_on_the_runtime_and_does_not_ship_it()
     assert f"artclf=={runtime['project']['version']}" in root["project"]["dependencies"]
     assert "artclf" not in root["tool"]["setuptools"]["packages"]
     assert root["project"]["scripts"]["artclf"] == "train.cli:main"
-    assert runtime["project"]["dependencies"] == ["numpy>=2.4"]
+    assert runtime["project"]["dependencies"] == ["numpy>=2.4", "mmh3>=5.3"]
 
 
 # Runs inside the clean venv, from a folder with nothing importable in it.
@@ -98,7 +98,7 @@ def test_a_clean_venv_with_the_runtime_alone_predicts_as_the_training_side(wheel
     python = str(venv / "bin" / "python")
     _pip("install", "--quiet", str(wheel), python=python)
     listed = {p["name"].lower() for p in json.loads(_pip("list", "--format=json", python=python).stdout)}
-    assert listed - {"pip", "setuptools", "wheel"} == {"artclf", "numpy"}, listed
+    assert listed - {"pip", "setuptools", "wheel"} == {"artclf", "numpy", "mmh3"}, listed
 
     texts = ["The ministers signed a treaty on gas supplies and the disputed border.",
              "Oil output fell.", "", "Élections à Genève: the talks résumé on Tuesday, 5% growth."]
